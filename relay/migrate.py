@@ -1,0 +1,73 @@
+"""Apply the yoyo migrations and re-apply the SQL functions in sql/.
+
+Safe to run while relays and the API are running: a session advisory lock
+lets one migrate run at a time, migrations set a lock timeout instead of
+queueing behind long transactions, and CREATE OR REPLACE swaps function
+bodies without stopping callers that are already running them.
+"""
+
+import logging
+from pathlib import Path
+
+import psycopg
+from yoyo import get_backend, read_migrations
+
+from relay.database import connect
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+SQL_DIR = PROJECT_ROOT / "sql"
+
+# Any constant works; it only has to differ from other advisory lock users.
+_MIGRATE_LOCK_KEY = 0x57454248  # "WEBH"
+
+
+def migrate(database_url: str) -> list[str]:
+    """Apply pending migrations and the SQL functions; return applied ids."""
+    with connect(database_url) as lock_connection:
+        lock_connection.execute("SELECT pg_advisory_lock(%s)", (_MIGRATE_LOCK_KEY,))
+        try:
+            lock_connection.execute("CREATE SCHEMA IF NOT EXISTS webhooks")
+            applied = apply_migrations(database_url)
+            apply_functions(lock_connection)
+        finally:
+            lock_connection.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATE_LOCK_KEY,))
+    return applied
+
+
+def apply_migrations(database_url: str) -> list[str]:
+    """Apply the migrations that this database has not seen yet."""
+    backend = get_backend(_yoyo_url(database_url), migration_table="_yoyo_migration")
+    try:
+        migrations = read_migrations(str(MIGRATIONS_DIR))
+        pending = backend.to_apply(migrations)
+        with backend.lock():
+            backend.apply_migrations(pending)
+    finally:
+        backend.connection.close()
+    applied = [migration.id for migration in pending]
+    for migration_id in applied:
+        log.info("applied migration %s", migration_id, extra={"migration": migration_id})
+    return applied
+
+
+def apply_functions(connection: psycopg.Connection) -> None:
+    """Run every file in sql/, in name order, in one transaction."""
+    with connection.transaction():
+        connection.execute("SET LOCAL lock_timeout = '10s'")
+        for path in sorted(SQL_DIR.glob("*.sql")):
+            connection.execute(path.read_text(encoding="utf-8").encode())
+            log.debug("applied %s", path.name)
+
+
+def _yoyo_url(database_url: str) -> str:
+    """Point yoyo at psycopg 3; it reads only URL-style connection strings."""
+    scheme, separator, rest = database_url.partition("://")
+    if not separator or scheme not in ("postgres", "postgresql"):
+        raise ValueError(
+            "DATABASE_URL must be a URL such as postgresql://user@host:5432/db "
+            "for migrations."
+        )
+    return f"postgresql+psycopg://{rest}"

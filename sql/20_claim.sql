@@ -1,0 +1,170 @@
+-- Claims: how a relay process, or an operator's execute now, takes an
+-- instance for one HTTP try.
+--
+-- A claim sets state 'running', a lease (due_at = now() + p_lease) and a
+-- lease token, and commits at once: ownership after the claim is the token,
+-- not a row lock, so no lock is held across the HTTP request. When a relay
+-- dies, due_at passes and the normal claim path takes the instance again.
+
+
+-- signing_secrets: the secrets that sign a request to this webhook now, the
+-- current one first and the previous one while its rotation grace period
+-- lasts.
+CREATE OR REPLACE FUNCTION webhooks.signing_secrets(p_webhook webhooks.webhook)
+RETURNS text[]
+LANGUAGE sql
+STABLE
+AS $$
+    SELECT CASE
+        WHEN p_webhook.previous_secret IS NOT NULL
+         AND p_webhook.previous_secret_expires_at > now()
+        THEN ARRAY[p_webhook.secret, p_webhook.previous_secret]
+        ELSE ARRAY[p_webhook.secret]
+    END;
+$$;
+
+
+-- claim: take up to p_limit due instances of enabled webhooks for one relay
+-- process, oldest due first.
+--
+-- Parameters: p_limit, the batch size; p_lease, how long the claim lasts;
+-- p_token, the token that record_executions must present.
+-- Locks the claimed instance rows until the caller commits; rows locked by
+-- another claim are skipped, never waited for.
+CREATE OR REPLACE FUNCTION webhooks.claim(
+    p_limit integer,
+    p_lease interval,
+    p_token uuid
+)
+RETURNS TABLE (
+    instance_id  uuid,
+    webhook_id   uuid,
+    event_code   text,
+    payload      jsonb,
+    retry_number integer,
+    url          text,
+    secrets      text[]
+)
+LANGUAGE sql
+AS $$
+    -- MATERIALIZED keeps the locking subquery from being re-run as the inner
+    -- side of a join, which could claim more than p_limit rows. Every
+    -- eligibility condition sits inside it, before the LIMIT.
+    WITH due AS MATERIALIZED (
+        SELECT i.id
+        FROM webhooks.instance AS i
+        JOIN webhooks.webhook AS w
+          ON w.id = i.webhook_id
+        WHERE i.due_at IS NOT NULL
+          AND i.due_at <= now()
+          AND w.enabled
+        ORDER BY i.due_at
+        LIMIT p_limit
+        FOR UPDATE OF i SKIP LOCKED
+    ),
+    claimed AS (
+        UPDATE webhooks.instance AS i
+        SET state = 'running',
+            -- Starting an automatic retry uses one up; taking back a running
+            -- instance whose lease ran out does not, since its claim did.
+            remaining_retries = CASE
+                WHEN i.state = 'failed' THEN i.remaining_retries - 1
+                ELSE i.remaining_retries
+            END,
+            due_at = now() + p_lease,
+            lease_token = p_token,
+            updated_at = now()
+        FROM due
+        WHERE i.id = due.id
+        RETURNING i.id, i.webhook_id, i.event_id, i.event_code,
+                  i.execution_count
+    )
+    SELECT
+        c.id,
+        c.webhook_id,
+        c.event_code,
+        e.payload,
+        c.execution_count,
+        w.url,
+        webhooks.signing_secrets(w)
+    FROM claimed AS c
+    JOIN webhooks.webhook AS w
+      ON w.id = c.webhook_id
+    JOIN webhooks.outbox AS e
+      ON e.id = c.event_id;
+$$;
+
+
+-- start_execution: claim one instance for an operator's execute now.
+--
+-- Allowed in 'failed', 'canceled' and 'success'; leaves remaining_retries
+-- alone. Waits for a relay's claim of the same row to commit and then
+-- re-checks the state, so exactly one of the two tries happens.
+-- Raises WH404 when the instance does not exist, WH409 when its state does
+-- not allow a try.
+CREATE OR REPLACE FUNCTION webhooks.start_execution(
+    p_instance_id uuid,
+    p_lease interval,
+    p_token uuid
+)
+RETURNS TABLE (
+    instance_id  uuid,
+    webhook_id   uuid,
+    event_code   text,
+    payload      jsonb,
+    retry_number integer,
+    url          text,
+    secrets      text[]
+)
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_state text;
+BEGIN
+    UPDATE webhooks.instance AS i
+    SET state = 'running',
+        due_at = now() + p_lease,
+        held = false,
+        lease_token = p_token,
+        updated_at = now()
+    WHERE i.id = p_instance_id
+      AND i.state IN ('failed', 'canceled', 'success');
+
+    IF NOT FOUND THEN
+        SELECT i.state
+        INTO v_state
+        FROM webhooks.instance AS i
+        WHERE i.id = p_instance_id;
+
+        IF v_state IS NULL THEN
+            RAISE EXCEPTION USING
+                ERRCODE = 'WH404',
+                MESSAGE = format('Webhook instance %s not found.',
+                                 p_instance_id);
+        END IF;
+
+        RAISE EXCEPTION USING
+            ERRCODE = 'WH409',
+            MESSAGE = format('Webhook instance %s is %s; execute now is '
+                             'allowed only when it is failed, canceled or '
+                             'success.', p_instance_id, v_state),
+            HINT = 'Wait until the current try has finished.';
+    END IF;
+
+    RETURN QUERY
+    SELECT
+        i.id,
+        i.webhook_id,
+        i.event_code,
+        e.payload,
+        i.execution_count,
+        w.url,
+        webhooks.signing_secrets(w)
+    FROM webhooks.instance AS i
+    JOIN webhooks.webhook AS w
+      ON w.id = i.webhook_id
+    JOIN webhooks.outbox AS e
+      ON e.id = i.event_id
+    WHERE i.id = p_instance_id;
+END;
+$$;
