@@ -70,4 +70,6 @@ def _yoyo_url(database_url: str) -> str:
             "DATABASE_URL must be a URL such as postgresql://user@host:5432/db "
             "for migrations."
         )
-    return f"postgresql+psycopg://{rest}"
+    # yoyo keeps its bookkeeping tables in the first schema of the path.
+    separator = "&" if "?" in rest else "?"
+    return f"postgresql+psycopg://{rest}{separator}schema=webhooks"

@@ -42,7 +42,9 @@ postgresql_server = factories.postgresql_noproc(
     port=int(_SERVER.get("port", 5432)),
     user=str(_SERVER.get("user", "postgres")),
     password=_SERVER.get("password"),
-    dbname="webhooks_test",
+    # One name per run, so runs side by side on one server never drop each
+    # other's databases.
+    dbname=f"webhooks_test_{os.getpid()}",
     load=[_load_schema],
 )
 postgresql = factories.postgresql("postgresql_server")

@@ -41,3 +41,17 @@ def database_now(connection: psycopg.Connection) -> datetime:
     row = connection.execute("SELECT now()").fetchone()
     assert row is not None
     return row[0]
+
+
+def schema_version(connection: psycopg.Connection) -> str | None:
+    """Return the newest applied migration id, or None without a schema."""
+    row = connection.execute(
+        "SELECT to_regclass('webhooks._yoyo_migration') IS NOT NULL"
+        " AND to_regclass('webhooks.setting') IS NOT NULL"
+    ).fetchone()
+    if not row or not row[0]:
+        return None
+    latest = connection.execute(
+        "SELECT max(migration_id) FROM webhooks._yoyo_migration"
+    ).fetchone()
+    return None if latest is None else latest[0]

@@ -1,0 +1,139 @@
+"""Run N relay worker processes and keep them running.
+
+The supervisor starts the workers, restarts one that dies unexpectedly,
+and on SIGTERM or Ctrl-C asks every worker to finish what is in flight,
+then waits for them. Between checks it prunes old instances and events.
+"""
+
+import logging
+import multiprocessing
+import os
+import signal
+import time
+from multiprocessing.context import SpawnProcess
+from types import FrameType
+
+from relay.config import Settings
+from relay.logs import configure_logging
+from relay.retention import Pruner
+from relay.worker import Worker
+
+log = logging.getLogger(__name__)
+
+_CHECK_INTERVAL = 1.0
+# A worker that keeps crashing is restarted at most this often.
+_RESTART_DELAY = 2.0
+_SPAWN = multiprocessing.get_context("spawn")
+
+
+def run_worker_process(
+    settings: Settings, concurrency: int, name: str, log_level: str, log_format: str
+) -> None:
+    """Entry point of one worker process."""
+    configure_logging(log_level, log_format)
+    worker = Worker(settings, concurrency=concurrency, name=name)
+    stop_requests = 0
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stop_requests
+        stop_requests += 1
+        if stop_requests > 1:
+            # A second SIGTERM means now; the leases hand its claims over.
+            os._exit(1)
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    # Ctrl-C reaches the whole process group; the supervisor answers it by
+    # sending one SIGTERM, so the worker ignores the SIGINT itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    worker.run()
+
+
+class Supervisor:
+    """Start, watch and stop the worker processes of one relay."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        workers: int,
+        concurrency: int,
+        log_level: str,
+        log_format: str,
+        prune: bool = True,
+    ) -> None:
+        self._settings = settings
+        self._workers = workers
+        self._concurrency = concurrency
+        self._log_level = log_level
+        self._log_format = log_format
+        self._processes: dict[str, SpawnProcess] = {}
+        self._restart_at: dict[str, float] = {}
+        self._stopping = False
+        self._pruner = Pruner(settings) if prune else None
+
+    def run(self) -> int:
+        """Run until SIGTERM or SIGINT; return the exit code."""
+        signal.signal(signal.SIGTERM, self._request_stop)
+        signal.signal(signal.SIGINT, self._request_stop)
+        for number in range(1, self._workers + 1):
+            self._start(f"worker-{number}")
+        while not self._stopping:
+            self._restart_dead_workers()
+            if self._pruner is not None:
+                self._pruner.run_if_due()
+            time.sleep(_CHECK_INTERVAL)
+        return self._stop_all()
+
+    def _request_stop(self, signum: int, frame: FrameType | None) -> None:
+        if self._stopping:
+            return
+        log.info("stopping: %s received", signal.Signals(signum).name)
+        self._stopping = True
+
+    def _start(self, name: str) -> None:
+        process = _SPAWN.Process(
+            target=run_worker_process,
+            args=(self._settings, self._concurrency, name, self._log_level, self._log_format),
+            name=name,
+        )
+        process.start()
+        self._processes[name] = process
+        log.info("started %s (pid %s)", name, process.pid, extra={"pid": process.pid})
+
+    def _restart_dead_workers(self) -> None:
+        now = time.monotonic()
+        for name, process in list(self._processes.items()):
+            if process.is_alive() or self._stopping:
+                continue
+            if name not in self._restart_at:
+                log.error(
+                    "%s (pid %s) exited with code %s; restarting it",
+                    name,
+                    process.pid,
+                    process.exitcode,
+                    extra={"pid": process.pid, "exit_code": process.exitcode},
+                )
+                self._restart_at[name] = now + _RESTART_DELAY
+            if now >= self._restart_at[name]:
+                del self._restart_at[name]
+                process.close()
+                self._start(name)
+
+    def _stop_all(self) -> int:
+        for process in self._processes.values():
+            if process.is_alive() and process.pid is not None:
+                process.terminate()  # SIGTERM: finish in-flight, then exit
+        # Requests in flight end within the timeout; recording takes little.
+        deadline = time.monotonic() + self._settings.timeout + 5
+        for process in self._processes.values():
+            process.join(max(0.0, deadline - time.monotonic()))
+        exit_code = 0
+        for name, process in self._processes.items():
+            if process.is_alive():
+                log.error("%s did not stop in time; killing it", name)
+                process.kill()
+                process.join(5)
+                exit_code = 1
+        log.info("relay stopped")
+        return exit_code
