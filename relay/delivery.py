@@ -164,6 +164,9 @@ class Sender:
             return _failure(str(error), started)
         except LocationParseError:
             return _failure(f"Invalid URL {url!r}", started)
+        except NewConnectionError as error:
+            # Before ConnectTimeoutError: urllib3 2 makes it a subclass.
+            return _failure(_describe_connection_error(error), started)
         except ConnectTimeoutError:
             return _failure(f"Connection timed out after {self._connect_timeout:g} s", started)
         except ReadTimeoutError:
@@ -172,8 +175,6 @@ class Sender:
             return _failure(f"Timed out after {self._timeout:g} s", started)
         except SSLError as error:
             return _failure(f"TLS handshake failed: {_first_line(error)}", started)
-        except NewConnectionError as error:
-            return _failure(_describe_connection_error(error), started)
         except ProtocolError as error:
             return _failure(_describe_protocol_error(error), started)
         except (HTTPError, OSError, http.client.HTTPException) as error:
@@ -231,9 +232,13 @@ class Sender:
         chunks: list[bytes] = []
         size = 0
         while size <= MAX_BODY_BYTES:
-            if time.monotonic() > deadline:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 raise _DeadlineExceeded
-            chunk = response.read(min(_READ_CHUNK, MAX_BODY_BYTES + 1 - size))
+            _limit_socket_wait(response, remaining)
+            # read1 returns what has arrived instead of waiting for a full
+            # chunk, so a receiver trickling bytes meets the deadline check.
+            chunk = response.read1(min(_READ_CHUNK, MAX_BODY_BYTES + 1 - size))
             if not chunk:
                 break
             chunks.append(chunk)
@@ -241,6 +246,14 @@ class Sender:
         body = b"".join(chunks)
         truncated = len(body) > MAX_BODY_BYTES
         return body[:MAX_BODY_BYTES], truncated
+
+
+def _limit_socket_wait(response: urllib3.BaseHTTPResponse, seconds: float) -> None:
+    """Make the next socket read give up when the request deadline passes."""
+    connection = getattr(response, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        sock.settimeout(max(0.01, seconds))
 
 
 class _DeadlineExceeded(Exception):
