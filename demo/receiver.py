@@ -42,10 +42,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("content-length", "0")))
         delivery = json.loads(body)
         secret = _secrets.get(self.path)
-        verified = "signature ok" if secret and signature_valid(secret, self.headers, body) else "signature NOT verified"
+        verified = (
+            "signature ok"
+            if secret and signature_valid(secret, self.headers, body)
+            else "signature NOT verified"
+        )
         status = self._status_for(delivery)
         print(
-            f"receiver {self.path:<10} {delivery['eventCode']:<17} try {delivery['retryNumber']}"
+            f"receiver {self.path:<10} {delivery['eventCode']:<17}"
+            f" try {delivery['retryNumber']}"
             f" -> {status} ({verified})",
             flush=True,
         )

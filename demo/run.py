@@ -45,7 +45,12 @@ WEBHOOKS = [
         "name": "Legacy catalog sync",
         "description": "An old catalog service that always answers 500.",
         "path": "/legacy",
-        "eventCodes": ["product.created", "product.updated", "import.started", "import.finished"],
+        "eventCodes": [
+            "product.created",
+            "product.updated",
+            "import.started",
+            "import.finished",
+        ],
     },
 ]
 EVENT_ORDER = [
@@ -89,7 +94,9 @@ class Demo:
         """Create the database and start the receiver, the API and the relay."""
         _step(f"creating database {DEMO_DATABASE}")
         with psycopg.connect(self.server_url, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{DEMO_DATABASE}" WITH (FORCE)')
+            connection.execute(
+                f'DROP DATABASE IF EXISTS "{DEMO_DATABASE}" WITH (FORCE)'
+            )
             connection.execute(f'CREATE DATABASE "{DEMO_DATABASE}"')
         _step("relay migrate")
         subprocess.run([*_relay(), "migrate"], env=self.env, check=True)
@@ -110,9 +117,12 @@ class Demo:
         self._spawn(
             [
                 str(Path(sys.executable).parent / "gunicorn"),
-                "--bind", f"127.0.0.1:{self.api_port}",
-                "--workers", "2",
-                "--log-level", "warning",
+                "--bind",
+                f"127.0.0.1:{self.api_port}",
+                "--workers",
+                "2",
+                "--log-level",
+                "warning",
                 "wsgi:app",
             ],
             cwd=ROOT,
@@ -215,7 +225,10 @@ class Demo:
         print()
         _table(
             ["webhook", "enabled", "successive failures"],
-            [[name, "yes" if enabled else "no", str(count)] for name, enabled, count in webhooks],
+            [
+                [name, "yes" if enabled else "no", str(count)]
+                for name, enabled, count in webhooks
+            ],
         )
         print()
         _table(
@@ -237,7 +250,8 @@ class Demo:
         )
         if response.status >= 400:
             raise SystemExit(
-                f"demo: {method} {path} returned {response.status}: {response.data[:500]!r}"
+                f"demo: {method} {path} returned {response.status}:"
+                f" {response.data[:500]!r}"
             )
         return response.json() if response.data else None
 
@@ -256,7 +270,9 @@ class Demo:
     def _spawn(self, command: list[str], **options: Any) -> subprocess.Popen[Any]:
         # A new session keeps Ctrl-C from reaching the children directly, so
         # they stop in order, once, through stop().
-        process = subprocess.Popen(command, env=self.env, start_new_session=True, **options)
+        process = subprocess.Popen(
+            command, env=self.env, start_new_session=True, **options
+        )
         self.processes.append(process)
         return process
 
@@ -306,12 +322,21 @@ def _step(text: str) -> None:
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
-    line = "  ".join(header.ljust(width) for header, width in zip(headers, widths, strict=True))
+    widths = [
+        max(len(str(cell)) for cell in column)
+        for column in zip(headers, *rows, strict=False)
+    ]
+    line = "  ".join(
+        header.ljust(width) for header, width in zip(headers, widths, strict=True)
+    )
     print(line)
     print("  ".join("-" * width for width in widths))
     for row in rows:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
+        print(
+            "  ".join(
+                str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)
+            )
+        )
 
 
 def main() -> None:
@@ -341,7 +366,10 @@ def main() -> None:
         demo.wait_until_settled()
         demo.print_report()
         if not args.no_wait:
-            print(f"API:      http://127.0.0.1:{demo.api_port}  (OpenAPI at /openapi.json)")
+            print(
+                f"API:      http://127.0.0.1:{demo.api_port}"
+                "  (OpenAPI at /openapi.json)"
+            )
             print(f"Token:    {demo.token}")
             print(
                 f"Try:      curl -H 'Authorization: Bearer {demo.token}'"

@@ -60,7 +60,11 @@ def main(context: click.Context, log_level: str, log_format: str) -> None:
         settings = load_settings()
     except ConfigError as error:
         _fail(str(error), EXIT_USAGE)
-    context.obj = {"settings": settings, "log_level": log_level, "log_format": log_format}
+    context.obj = {
+        "settings": settings,
+        "log_level": log_level,
+        "log_format": log_format,
+    }
 
 
 @main.command()
@@ -167,11 +171,15 @@ def emit(context: click.Context, code: str, payload_file: Any) -> None:
         with connect(settings.database_url, autocommit=False) as connection:
             event_id = emit_event(connection, code, payload)
             row = connection.execute(
-                "SELECT count(*) FROM webhooks.instance WHERE event_id = %s", (event_id,)
+                "SELECT count(*) FROM webhooks.instance WHERE event_id = %s",
+                (event_id,),
             ).fetchone()
             connection.commit()
     except WebhooksError as error:
-        _fail(error.message, EXIT_USAGE if not isinstance(error, DatabaseUnavailable) else 1)
+        _fail(
+            error.message,
+            EXIT_USAGE if not isinstance(error, DatabaseUnavailable) else 1,
+        )
     instances = int(row[0]) if row else 0
     click.echo(f"event {event_id} ({code}) emitted to {instances} webhooks")
 

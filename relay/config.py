@@ -113,7 +113,9 @@ def _parse_positive_int(text: str, variable: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise ConfigError(f"{variable}: invalid value {text!r}; write a whole number of at least 1.")
+        raise ConfigError(
+            f"{variable}: invalid value {text!r}; write a whole number of at least 1."
+        )
     return value
 
 
@@ -123,7 +125,10 @@ def _parse_seconds(text: str, variable: str) -> float:
     except ValueError:
         value = 0.0
     if not 0 < value <= 300:
-        raise ConfigError(f"{variable}: invalid value {text!r}; write seconds between 0 and 300, such as 10.")
+        raise ConfigError(
+            f"{variable}: invalid value {text!r}; "
+            "write seconds between 0 and 300, such as 10."
+        )
     return value
 
 

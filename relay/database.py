@@ -57,17 +57,23 @@ def translated_errors() -> Iterator[None]:
     try:
         yield
     except psycopg.errors.OperationalError as error:
-        raise DatabaseUnavailable(f"Database connection failed: {error}".strip()) from error
+        raise DatabaseUnavailable(
+            f"Database connection failed: {error}".strip()
+        ) from error
     except psycopg.Error as error:
         error_class = _SQLSTATE_ERRORS.get(error.sqlstate or "")
         if error_class is None:
             raise
         diag = error.diag
-        raise error_class(diag.message_primary or str(error), diag.message_hint) from error
+        raise error_class(
+            diag.message_primary or str(error), diag.message_hint
+        ) from error
 
 
 def _describe_connection_error(error: Exception) -> str:
-    first_line = str(error).strip().splitlines()[0] if str(error).strip() else "no answer"
+    first_line = (
+        str(error).strip().splitlines()[0] if str(error).strip() else "no answer"
+    )
     return (
         f"Cannot connect to PostgreSQL ({first_line}). "
         "Set DATABASE_URL to a reachable server, such as "

@@ -31,8 +31,8 @@ from urllib3.exceptions import (
 from relay.config import Settings
 from relay.guard import (
     BlockedDestination,
-    Resolver,
     ResolutionFailed,
+    Resolver,
     resolve_destination,
     system_resolver,
 )
@@ -118,7 +118,9 @@ def build_request(
         "user-agent": USER_AGENT,
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": signature_header(signing_secrets, message_id, timestamp, body),
+        "webhook-signature": signature_header(
+            signing_secrets, message_id, timestamp, body
+        ),
     }
     return SignedRequest(body=body, headers=headers)
 
@@ -168,7 +170,9 @@ class Sender:
             # Before ConnectTimeoutError: urllib3 2 makes it a subclass.
             return _failure(_describe_connection_error(error), started)
         except ConnectTimeoutError:
-            return _failure(f"Connection timed out after {self._connect_timeout:g} s", started)
+            return _failure(
+                f"Connection timed out after {self._connect_timeout:g} s", started
+            )
         except ReadTimeoutError:
             return _failure(f"Timed out after {self._timeout:g} s", started)
         except _DeadlineExceeded:

@@ -33,7 +33,9 @@ def migrate(database_url: str) -> list[str]:
             applied = apply_migrations(database_url)
             apply_functions(lock_connection)
         finally:
-            lock_connection.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATE_LOCK_KEY,))
+            lock_connection.execute(
+                "SELECT pg_advisory_unlock(%s)", (_MIGRATE_LOCK_KEY,)
+            )
     return applied
 
 
@@ -49,7 +51,9 @@ def apply_migrations(database_url: str) -> list[str]:
         backend.connection.close()
     applied = [migration.id for migration in pending]
     for migration_id in applied:
-        log.info("applied migration %s", migration_id, extra={"migration": migration_id})
+        log.info(
+            "applied migration %s", migration_id, extra={"migration": migration_id}
+        )
     return applied
 
 

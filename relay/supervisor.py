@@ -94,7 +94,13 @@ class Supervisor:
     def _start(self, name: str) -> None:
         process = _SPAWN.Process(
             target=run_worker_process,
-            args=(self._settings, self._concurrency, name, self._log_level, self._log_format),
+            args=(
+                self._settings,
+                self._concurrency,
+                name,
+                self._log_level,
+                self._log_format,
+            ),
             name=name,
         )
         process.start()

@@ -59,7 +59,9 @@ class Worker:
     flight, record their results and return.
     """
 
-    def __init__(self, settings: Settings, *, concurrency: int, name: str = "worker") -> None:
+    def __init__(
+        self, settings: Settings, *, concurrency: int, name: str = "worker"
+    ) -> None:
         self._settings = settings
         self._concurrency = concurrency
         self._name = name
@@ -144,7 +146,9 @@ class Worker:
         else:
             timeout = max(0.0, next_poll - now)
         if self._pending:
-            timeout = min(timeout, max(0.0, self._first_pending_at + RESULT_LINGER - now))
+            timeout = min(
+                timeout, max(0.0, self._first_pending_at + RESULT_LINGER - now)
+            )
         if timeout > 0:
             self._wake.wait(timeout)
         self._wake.clear()
@@ -171,9 +175,13 @@ class Worker:
         try:
             outcome = self._sender.post(claim.url, request)
         except Exception as error:  # a bug must not lose the claim's result
-            log.exception("delivery crashed", extra={"instance_id": str(claim.instance_id)})
+            log.exception(
+                "delivery crashed", extra={"instance_id": str(claim.instance_id)}
+            )
             outcome = Outcome(
-                success=False, message=f"Relay error: {type(error).__name__}", duration_ms=0
+                success=False,
+                message=f"Relay error: {type(error).__name__}",
+                duration_ms=0,
             )
         self._results.put(_Finished(claim=claim, token=token, outcome=outcome))
         self._wake.set()
@@ -187,7 +195,9 @@ class Worker:
             default=[],
         )
         if claims:
-            log.debug("claimed %d instances", len(claims), extra={"claimed": len(claims)})
+            log.debug(
+                "claimed %d instances", len(claims), extra={"claimed": len(claims)}
+            )
         return claims, token
 
     def _record_pending(self) -> None:
@@ -200,9 +210,12 @@ class Worker:
             with connection.transaction():
                 for token, batch in by_token.items():
                     results = [
-                        item.outcome.as_result(str(item.claim.instance_id)) for item in batch
+                        item.outcome.as_result(str(item.claim.instance_id))
+                        for item in batch
                     ]
-                    decisions.extend(delivery_queue.record_executions(connection, token, results))
+                    decisions.extend(
+                        delivery_queue.record_executions(connection, token, results)
+                    )
             return decisions
 
         decisions = self._with_connection(record, default=None)
@@ -274,7 +287,9 @@ class Worker:
                     # committed while nobody was listening.
                     self._notify()
                     while not self._stopping.is_set():
-                        for _notification in connection.notifies(timeout=1.0, stop_after=1):
+                        for _notification in connection.notifies(
+                            timeout=1.0, stop_after=1
+                        ):
                             self._notify()
             except (DatabaseUnavailable, psycopg.OperationalError) as error:
                 failures += 1

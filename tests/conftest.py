@@ -17,7 +17,9 @@ from pytest_postgresql import factories
 from relay.migrate import migrate
 
 _SERVER = conninfo_to_dict(
-    os.environ.get("WEBHOOKS_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/")
+    os.environ.get(
+        "WEBHOOKS_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/"
+    )
 )
 
 
@@ -61,5 +63,3 @@ def db(database_url: str) -> Iterator[psycopg.Connection]:
     """Return an autocommit connection to this test's database."""
     with psycopg.connect(database_url, autocommit=True) as connection:
         yield connection
-
-

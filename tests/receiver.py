@@ -72,7 +72,9 @@ class Receiver:
             self.requests.append(request)
             self._arrived.notify_all()
 
-    def wait_for(self, count: int, timeout: float = 10.0, path: str | None = None) -> list[ReceivedRequest]:
+    def wait_for(
+        self, count: int, timeout: float = 10.0, path: str | None = None
+    ) -> list[ReceivedRequest]:
         """Wait until count requests (for path, if given) arrived; return them."""
         deadline = time.monotonic() + timeout
         with self._arrived:
@@ -83,7 +85,8 @@ class Receiver:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise AssertionError(
-                        f"expected {count} requests, got {len(matching)} after {timeout} s"
+                        f"expected {count} requests, got {len(matching)}"
+                        f" after {timeout} s"
                     )
                 self._arrived.wait(remaining)
 

@@ -39,7 +39,10 @@ class RelayProcess:
 
     def worker_pids(self) -> list[int]:
         """Return the pids of the worker processes, from the start log lines."""
-        return [int(pid) for pid in re.findall(r"started worker-\d+ \(pid (\d+)\)", self.log())]
+        return [
+            int(pid)
+            for pid in re.findall(r"started worker-\d+ \(pid (\d+)\)", self.log())
+        ]
 
 
 def relay_environment(database_url: str, **overrides: str) -> dict[str, str]:
@@ -76,8 +79,14 @@ def start_relay(
         log_file = log_path.open("wb")
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "relay", "run",
-                "--workers", str(workers), "--concurrency", str(concurrency),
+                sys.executable,
+                "-m",
+                "relay",
+                "run",
+                "--workers",
+                str(workers),
+                "--concurrency",
+                str(concurrency),
             ],
             env=relay_environment(database_url, **env),
             stdout=log_file,
@@ -113,7 +122,9 @@ def add_webhook(
     return str(row[0])
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 15.0, step: float = 0.05) -> None:
+def wait_until(
+    condition: Callable[[], bool], timeout: float = 15.0, step: float = 0.05
+) -> None:
     """Poll condition until it holds; fail after timeout seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

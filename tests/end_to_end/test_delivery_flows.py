@@ -46,7 +46,8 @@ def test_delivery_first_try_success(
     wait_until(lambda: _instance_state(db, webhook_id)[0] == "success")
     assert _instance_state(db, webhook_id) == ("success", 8)
     execution = db.execute(
-        "SELECT success, message, response_status, response_body FROM webhooks.execution"
+        "SELECT success, message, response_status, response_body"
+        " FROM webhooks.execution"
     ).fetchone()
     assert execution == (True, "HTTP 204 No Content", 204, None)
     assert relay.stop() == 0
@@ -108,10 +109,14 @@ def test_delivery_successive_failures_disable_webhook(
     ]
     # Retries are held, not dropped: both instances wait with retries left.
     wait_until(
-        lambda: scalar(
-            db, "SELECT count(*) FROM webhooks.instance WHERE held AND state = 'failed'"
+        lambda: (
+            scalar(
+                db,
+                "SELECT count(*) FROM webhooks.instance"
+                " WHERE held AND state = 'failed'",
+            )
+            == 2
         )
-        == 2
     )
     requests_when_disabled = len(receiver.requests)
 
@@ -123,10 +128,10 @@ def test_delivery_successive_failures_disable_webhook(
     db.execute("SELECT webhooks.set_webhook_enabled(%s, true)", (webhook_id,))
 
     wait_until(
-        lambda: scalar(
-            db, "SELECT count(*) FROM webhooks.instance WHERE state = 'success'"
+        lambda: (
+            scalar(db, "SELECT count(*) FROM webhooks.instance WHERE state = 'success'")
+            == 2
         )
-        == 2
     )
     assert len(receiver.requests) == requests_when_disabled + 2
     assert scalar(db, "SELECT successive_failure_count FROM webhooks.webhook") == 0

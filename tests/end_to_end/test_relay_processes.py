@@ -16,11 +16,15 @@ from tests.receiver import Receiver, Response
 def _emit_many(db: psycopg.Connection, code: str, count: int) -> None:
     with db.transaction():
         for number in range(count):
-            db.execute("SELECT webhooks.emit(%s, %s)", (code, json.dumps({"n": number})))
+            db.execute(
+                "SELECT webhooks.emit(%s, %s)", (code, json.dumps({"n": number}))
+            )
 
 
 def _count_state(db: psycopg.Connection, state: str) -> int:
-    return int(scalar(db, "SELECT count(*) FROM webhooks.instance WHERE state = %s", state))  # type: ignore[call-overload]
+    return int(
+        scalar(db, "SELECT count(*) FROM webhooks.instance WHERE state = %s", state)
+    )  # type: ignore[call-overload]
 
 
 def test_relays_racing_deliver_each_instance_once(
@@ -99,7 +103,9 @@ def test_relay_gone_response_disables_webhook_at_once(
     assert relay.stop() == 0
 
 
-def test_relay_without_schema_says_migrate(database_url: str, start_relay: Callable[..., RelayProcess], db: psycopg.Connection) -> None:
+def test_relay_without_schema_says_migrate(
+    database_url: str, start_relay: Callable[..., RelayProcess], db: psycopg.Connection
+) -> None:
     db.execute("DROP SCHEMA webhooks CASCADE")
 
     relay = start_relay()

@@ -16,9 +16,14 @@ def _dump_schema(database_url: str) -> str:
     """Return pg_dump's schema-only output for the webhooks tables and functions."""
     result = subprocess.run(
         [
-            "pg_dump", "--schema-only", "--no-owner", "--no-privileges",
-            "--schema=webhooks", "--exclude-table=webhooks._yoyo*",
-            "--exclude-table=webhooks.yoyo_lock", database_url,
+            "pg_dump",
+            "--schema-only",
+            "--no-owner",
+            "--no-privileges",
+            "--schema=webhooks",
+            "--exclude-table=webhooks._yoyo*",
+            "--exclude-table=webhooks.yoyo_lock",
+            database_url,
         ],
         capture_output=True,
         text=True,
@@ -35,7 +40,9 @@ def _dump_schema(database_url: str) -> str:
     return re.sub(r"\n{2,}", "\n", "\n".join(lines))
 
 
-pytestmark = pytest.mark.skipif(shutil.which("pg_dump") is None, reason="pg_dump is not installed")
+pytestmark = pytest.mark.skipif(
+    shutil.which("pg_dump") is None, reason="pg_dump is not installed"
+)
 
 
 def test_migrate_rerun_changes_nothing(database_url: str) -> None:

@@ -15,7 +15,9 @@ from relay.store.maintenance import configure
 LEASE = timedelta(seconds=15)
 
 
-def _webhook(db: psycopg.Connection, codes: tuple[str, ...] = ("order.created",)) -> str:
+def _webhook(
+    db: psycopg.Connection, codes: tuple[str, ...] = ("order.created",)
+) -> str:
     row = db.execute(
         "INSERT INTO webhooks.webhook (name, url, event_codes, enabled, secret)"
         " VALUES ('w', 'http://127.0.0.1:9/', %s, true, 'whsec_dGVzdA==') RETURNING id",
@@ -43,11 +45,23 @@ def _fail(status: int = 500, **extra: object) -> Outcome:
 
 
 def _ok() -> Outcome:
-    return Outcome(success=True, message="HTTP 200 OK", duration_ms=5, has_response=True,
-                   response_status=200, response_headers={}, response_body=None)
+    return Outcome(
+        success=True,
+        message="HTTP 200 OK",
+        duration_ms=5,
+        has_response=True,
+        response_status=200,
+        response_headers={},
+        response_body=None,
+    )
 
 
-def _record(db: psycopg.Connection, token: uuid.UUID, claims: list[queue.Claim], outcome: Outcome) -> list[queue.Recorded]:
+def _record(
+    db: psycopg.Connection,
+    token: uuid.UUID,
+    claims: list[queue.Claim],
+    outcome: Outcome,
+) -> list[queue.Recorded]:
     return queue.record_executions(
         db, token, [outcome.as_result(str(claim.instance_id)) for claim in claims]
     )
@@ -79,7 +93,9 @@ def test_claim_takes_due_instances_once(db: psycopg.Connection) -> None:
     assert queue.claim(db, 10, LEASE, uuid.uuid4()) == []
 
 
-def test_claim_concurrent_connections_never_overlap(database_url: str, db: psycopg.Connection) -> None:
+def test_claim_concurrent_connections_never_overlap(
+    database_url: str, db: psycopg.Connection
+) -> None:
     _webhook(db)
     _emit(db, 200)
     claimed: list[list[queue.Claim]] = [[], []]
@@ -108,7 +124,9 @@ def test_claim_locked_row_is_skipped(database_url: str, db: psycopg.Connection) 
     _emit(db, 2)
 
     with psycopg.connect(database_url) as holder:
-        holder.execute("SELECT id FROM webhooks.instance ORDER BY due_at LIMIT 1 FOR UPDATE")
+        holder.execute(
+            "SELECT id FROM webhooks.instance ORDER BY due_at LIMIT 1 FOR UPDATE"
+        )
         claims = queue.claim(db, 10, LEASE, uuid.uuid4())
         holder.rollback()
 
@@ -118,7 +136,9 @@ def test_claim_locked_row_is_skipped(database_url: str, db: psycopg.Connection) 
 def test_claim_skips_disabled_webhook(db: psycopg.Connection) -> None:
     webhook_id = _webhook(db)
     _emit(db)
-    db.execute("UPDATE webhooks.webhook SET enabled = false WHERE id = %s", (webhook_id,))
+    db.execute(
+        "UPDATE webhooks.webhook SET enabled = false WHERE id = %s", (webhook_id,)
+    )
 
     assert queue.claim(db, 10, LEASE, uuid.uuid4()) == []
 
@@ -194,7 +214,9 @@ def test_record_last_retry_failure_is_final(db: psycopg.Connection) -> None:
     assert queue.claim(db, 1, LEASE, uuid.uuid4()) == []
 
 
-def test_record_retry_after_postpones_up_to_longest_delay(db: psycopg.Connection) -> None:
+def test_record_retry_after_postpones_up_to_longest_delay(
+    db: psycopg.Connection,
+) -> None:
     _webhook(db)
     _emit(db, 2)
     token = uuid.uuid4()
@@ -204,7 +226,9 @@ def test_record_retry_after_postpones_up_to_longest_delay(db: psycopg.Connection
     _record(db, token, [second], _fail(503, retry_after_seconds=10**9))
 
     delays = dict(
-        db.execute("SELECT id, extract(epoch FROM due_at - now()) FROM webhooks.instance").fetchall()
+        db.execute(
+            "SELECT id, extract(epoch FROM due_at - now()) FROM webhooks.instance"
+        ).fetchall()
     )
     assert 595 <= delays[first.instance_id] <= 605
     assert 12 * 3600 - 5 <= delays[second.instance_id] <= 12 * 3600 + 5
@@ -216,11 +240,15 @@ def test_record_success_resets_failure_count(db: psycopg.Connection) -> None:
     token = uuid.uuid4()
     first, second = queue.claim(db, 2, LEASE, token)
     _record(db, token, [first], _fail())
-    assert db.execute("SELECT successive_failure_count FROM webhooks.webhook").fetchone() == (1,)
+    assert db.execute(
+        "SELECT successive_failure_count FROM webhooks.webhook"
+    ).fetchone() == (1,)
 
     _record(db, token, [second], _ok())
 
-    assert db.execute("SELECT successive_failure_count FROM webhooks.webhook").fetchone() == (0,)
+    assert db.execute(
+        "SELECT successive_failure_count FROM webhooks.webhook"
+    ).fetchone() == (0,)
 
 
 def test_record_response_forms_stored(db: psycopg.Connection) -> None:
@@ -229,16 +257,33 @@ def test_record_response_forms_stored(db: psycopg.Connection) -> None:
     token = uuid.uuid4()
     claims = queue.claim(db, 3, LEASE, token)
     no_response = Outcome(success=False, message="Connection refused", duration_ms=1)
-    empty = Outcome(success=True, message="HTTP 204 No Content", duration_ms=1,
-                    has_response=True, response_status=204, response_headers={})
-    text = Outcome(success=True, message="HTTP 200 OK", duration_ms=1, has_response=True,
-                   response_status=200, response_headers={"a": "b"}, response_body="ok")
+    empty = Outcome(
+        success=True,
+        message="HTTP 204 No Content",
+        duration_ms=1,
+        has_response=True,
+        response_status=204,
+        response_headers={},
+    )
+    text = Outcome(
+        success=True,
+        message="HTTP 200 OK",
+        duration_ms=1,
+        has_response=True,
+        response_status=200,
+        response_headers={"a": "b"},
+        response_body="ok",
+    )
 
-    queue.record_executions(db, token, [
-        no_response.as_result(str(claims[0].instance_id)),
-        empty.as_result(str(claims[1].instance_id)),
-        text.as_result(str(claims[2].instance_id)),
-    ])
+    queue.record_executions(
+        db,
+        token,
+        [
+            no_response.as_result(str(claims[0].instance_id)),
+            empty.as_result(str(claims[1].instance_id)),
+            text.as_result(str(claims[2].instance_id)),
+        ],
+    )
 
     rows = dict(
         (row[0], row[1:])
@@ -262,11 +307,22 @@ def test_record_threshold_disables_once_and_holds(db: psycopg.Connection) -> Non
     decisions = _record(db, token, claims, _fail())
 
     assert [d.notification for d in decisions] == [
-        None, "webhook.failing", None, "webhook.disabled", None, None
+        None,
+        "webhook.failing",
+        None,
+        "webhook.disabled",
+        None,
+        None,
     ]
-    assert db.execute("SELECT enabled, auto_disabled_at IS NOT NULL FROM webhooks.webhook").fetchone() == (False, True)
-    assert db.execute("SELECT count(*) FROM webhooks.instance WHERE held").fetchone() == (6,)
-    kinds = db.execute("SELECT kind FROM webhooks.notification ORDER BY created_at").fetchall()
+    assert db.execute(
+        "SELECT enabled, auto_disabled_at IS NOT NULL FROM webhooks.webhook"
+    ).fetchone() == (False, True)
+    assert db.execute(
+        "SELECT count(*) FROM webhooks.instance WHERE held"
+    ).fetchone() == (6,)
+    kinds = db.execute(
+        "SELECT kind FROM webhooks.notification ORDER BY created_at"
+    ).fetchall()
     assert kinds == [("webhook.failing",), ("webhook.disabled",)]
 
 
@@ -274,15 +330,24 @@ def test_set_webhook_enabled_releases_held_instances(db: psycopg.Connection) -> 
     webhook_id = _webhook(db)
     _emit(db, 3)
 
-    held = db.execute("SELECT webhooks.set_webhook_enabled(%s, false)", (webhook_id,)).fetchone()
+    held = db.execute(
+        "SELECT webhooks.set_webhook_enabled(%s, false)", (webhook_id,)
+    ).fetchone()
     assert held == (3,)
     assert queue.claim(db, 10, LEASE, uuid.uuid4()) == []
 
-    db.execute("UPDATE webhooks.webhook SET successive_failure_count = 9 WHERE id = %s", (webhook_id,))
-    released = db.execute("SELECT webhooks.set_webhook_enabled(%s, true)", (webhook_id,)).fetchone()
+    db.execute(
+        "UPDATE webhooks.webhook SET successive_failure_count = 9 WHERE id = %s",
+        (webhook_id,),
+    )
+    released = db.execute(
+        "SELECT webhooks.set_webhook_enabled(%s, true)", (webhook_id,)
+    ).fetchone()
 
     assert released == (3,)
-    assert db.execute("SELECT successive_failure_count FROM webhooks.webhook").fetchone() == (0,)
+    assert db.execute(
+        "SELECT successive_failure_count FROM webhooks.webhook"
+    ).fetchone() == (0,)
     assert len(queue.claim(db, 10, LEASE, uuid.uuid4())) == 3
 
 
@@ -309,13 +374,17 @@ def test_start_execution_states(db: psycopg.Connection) -> None:
     claim = queue.start_execution(db, instance_id, LEASE, manual_token)
     with pytest.raises(Conflict, match="is running"):
         queue.start_execution(db, instance_id, LEASE, uuid.uuid4())
-    queue.record_executions(db, manual_token, [_ok().as_result(str(claim.instance_id), manual=True)])
+    queue.record_executions(
+        db, manual_token, [_ok().as_result(str(claim.instance_id), manual=True)]
+    )
 
     assert claim.retry_number == 1
     assert _instance(db) == ("success", 8, 2, False, False)
 
 
-def test_start_execution_races_claim_once(database_url: str, db: psycopg.Connection) -> None:
+def test_start_execution_races_claim_once(
+    database_url: str, db: psycopg.Connection
+) -> None:
     _webhook(db)
     _emit(db)
     token = uuid.uuid4()
@@ -324,13 +393,19 @@ def test_start_execution_races_claim_once(database_url: str, db: psycopg.Connect
     instance_id = db.execute("SELECT id FROM webhooks.instance").fetchone()[0]  # type: ignore[index]
 
     with psycopg.connect(database_url) as relay_connection:
-        claims = queue.claim(relay_connection, 1, LEASE, uuid.uuid4())  # not committed yet
+        claims = queue.claim(
+            relay_connection, 1, LEASE, uuid.uuid4()
+        )  # not committed yet
         outcome: list[object] = []
 
         def execute_now() -> None:
             with psycopg.connect(database_url, autocommit=True) as api_connection:
                 try:
-                    outcome.append(queue.start_execution(api_connection, instance_id, LEASE, uuid.uuid4()))
+                    outcome.append(
+                        queue.start_execution(
+                            api_connection, instance_id, LEASE, uuid.uuid4()
+                        )
+                    )
                 except Conflict as error:
                     outcome.append(error)
 

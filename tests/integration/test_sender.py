@@ -86,13 +86,26 @@ def _read_request(connection: socket.socket) -> None:
 @pytest.mark.parametrize(
     ("response", "expected_body"),
     [
-        (Response(200, b'{"ok": true}', {"content-type": "application/json"}), {"ok": True}),
         (
-            Response(200, b'{"ok": 1}', {"content-type": "application/problem+json; charset=utf-8"}),
+            Response(200, b'{"ok": true}', {"content-type": "application/json"}),
+            {"ok": True},
+        ),
+        (
+            Response(
+                200,
+                b'{"ok": 1}',
+                {"content-type": "application/problem+json; charset=utf-8"},
+            ),
             {"ok": 1},
         ),
-        (Response(200, b"{not json", {"content-type": "application/json"}), "{not json"),
-        (Response(200, b'{"ok": true}', {"content-type": "text/plain"}), '{"ok": true}'),
+        (
+            Response(200, b"{not json", {"content-type": "application/json"}),
+            "{not json",
+        ),
+        (
+            Response(200, b'{"ok": true}', {"content-type": "text/plain"}),
+            '{"ok": true}',
+        ),
         (Response(200, b"plain", {}), "plain"),
         (Response(204), None),
         (Response(200, b"nul\x00byte", {}), "nul\ufffdbyte"),
@@ -136,7 +149,9 @@ def test_sender_sends_host_header_of_url(receiver: Receiver, sender: Sender) -> 
 
 
 def test_sender_redirect_not_followed(receiver: Receiver, sender: Sender) -> None:
-    receiver.script("/hook", Response(302, b"", {"location": "https://example.invalid/next"}))
+    receiver.script(
+        "/hook", Response(302, b"", {"location": "https://example.invalid/next"})
+    )
 
     outcome = sender.post(receiver.url(), _request())  # type: ignore[arg-type]
 
@@ -210,7 +225,9 @@ def test_sender_trickling_receiver_cut_at_deadline(sender: Sender) -> None:
 def test_sender_reset_connection(sender: Sender) -> None:
     def reset(connection: socket.socket) -> None:
         _read_request(connection)
-        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        connection.setsockopt(
+            socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+        )
 
     with raw_server(reset) as port:
         outcome = sender.post(f"http://127.0.0.1:{port}/", _request())  # type: ignore[arg-type]
@@ -240,7 +257,8 @@ def test_sender_large_body_truncated(sender: Sender) -> None:
         _read_request(connection)
         size = 10 * 1024 * 1024
         connection.sendall(
-            f"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {size}\r\n\r\n".encode()
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n"
+            + f"content-length: {size}\r\n\r\n".encode()
         )
         chunk = b"y" * 65536
         try:

@@ -2,7 +2,12 @@
 
 import pytest
 
-from relay.guard import BlockedDestination, ResolutionFailed, blocked_reason, resolve_destination
+from relay.guard import (
+    BlockedDestination,
+    ResolutionFailed,
+    blocked_reason,
+    resolve_destination,
+)
 
 
 @pytest.mark.parametrize(
@@ -35,7 +40,9 @@ def test_blocked_reason_non_public(address: str, reason: str) -> None:
     assert blocked_reason(address) == reason
 
 
-@pytest.mark.parametrize("address", ["93.184.215.14", "8.8.8.8", "2606:4700::1111", "172.32.0.1"])
+@pytest.mark.parametrize(
+    "address", ["93.184.215.14", "8.8.8.8", "2606:4700::1111", "172.32.0.1"]
+)
 def test_blocked_reason_public_is_none(address: str) -> None:
     assert blocked_reason(address) is None
 
@@ -44,7 +51,9 @@ def test_resolve_destination_blocks_any_private_answer() -> None:
     def resolver(host: str, port: int) -> list[str]:
         return ["93.184.215.14", "10.1.2.3"]
 
-    with pytest.raises(BlockedDestination, match="Blocked: 10.1.2.3 is a private address"):
+    with pytest.raises(
+        BlockedDestination, match=r"Blocked: 10\.1\.2\.3 is a private address"
+    ):
         resolve_destination("shop.example", 443, allow_private=False, resolver=resolver)
 
 
@@ -54,7 +63,9 @@ def test_resolve_destination_pins_checked_address() -> None:
     def resolver(host: str, port: int) -> list[str]:
         return next(answers)
 
-    destination = resolve_destination("shop.example", 443, allow_private=False, resolver=resolver)
+    destination = resolve_destination(
+        "shop.example", 443, allow_private=False, resolver=resolver
+    )
 
     assert destination.address == "93.184.215.14"
     assert destination.host == "shop.example"
@@ -64,8 +75,10 @@ def test_resolve_destination_literal_skips_resolver() -> None:
     def resolver(host: str, port: int) -> list[str]:
         raise AssertionError("an IP literal must not be resolved")
 
-    with pytest.raises(BlockedDestination, match="169.254.169.254 is a link-local"):
-        resolve_destination("169.254.169.254", 80, allow_private=False, resolver=resolver)
+    with pytest.raises(BlockedDestination, match=r"169\.254\.169\.254 is a link-local"):
+        resolve_destination(
+            "169.254.169.254", 80, allow_private=False, resolver=resolver
+        )
 
 
 def test_resolve_destination_allow_private() -> None:
@@ -76,4 +89,6 @@ def test_resolve_destination_allow_private() -> None:
 
 def test_resolve_destination_empty_answer() -> None:
     with pytest.raises(ResolutionFailed):
-        resolve_destination("nothing.example", 80, allow_private=False, resolver=lambda h, p: [])
+        resolve_destination(
+            "nothing.example", 80, allow_private=False, resolver=lambda h, p: []
+        )
