@@ -72,13 +72,10 @@ def main(context: click.Context, log_level: str, log_format: str) -> None:
 def migrate(context: click.Context) -> None:
     """Create or upgrade the webhooks schema; safe while relays run."""
     from relay.migrate import migrate as apply_migrations
-    from relay.store.maintenance import configure
 
     settings = _settings(context)
     try:
         applied = apply_migrations(settings.database_url)
-        with connect(settings.database_url) as connection:
-            configure(connection, settings.retry_delays, settings.disable_after)
     except (WebhooksError, ValueError) as error:
         _fail(str(error))
     click.echo(

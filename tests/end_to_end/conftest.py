@@ -91,6 +91,8 @@ def start_relay(
             env=relay_environment(database_url, **env),
             stdout=log_file,
             stderr=subprocess.STDOUT,
+            # Its own process group, so a test can send Ctrl-C to all of it.
+            start_new_session=True,
         )
         log_file.close()
         relay = RelayProcess(process, log_path)

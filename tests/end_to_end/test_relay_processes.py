@@ -3,6 +3,8 @@
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -112,3 +114,48 @@ def test_relay_without_schema_says_migrate(
 
     assert relay.process.wait(20) == 1
     assert "run `relay migrate` first" in relay.log()
+
+
+def test_relay_ctrl_c_stops_cleanly(
+    db: psycopg.Connection, receiver: Receiver, start_relay: Callable[..., RelayProcess]
+) -> None:
+    receiver.script("/hook", Response(204, delay=0.5))
+    add_webhook(db, receiver.url(), ["order.created"])
+    _emit_many(db, "order.created", 4)
+    relay = start_relay(workers=2, concurrency=2)
+    receiver.wait_for(1, timeout=15)
+
+    # A terminal's Ctrl-C sends SIGINT to every process of the group.
+    os.killpg(relay.process.pid, signal.SIGINT)
+
+    assert relay.process.wait(15) == 0
+    assert _count_state(db, "running") == 0
+    assert "stopping: SIGINT received" in relay.log()
+
+
+def test_relay_keeps_delivering_during_migrate(
+    database_url: str,
+    db: psycopg.Connection,
+    receiver: Receiver,
+    start_relay: Callable[..., RelayProcess],
+) -> None:
+    add_webhook(db, receiver.url(), ["product.updated"])
+    relay = start_relay(workers=1, concurrency=4)
+    _emit_many(db, "product.updated", 20)
+
+    migrate_runs = [
+        subprocess.run(
+            [sys.executable, "-m", "relay", "migrate"],
+            env={**os.environ, "DATABASE_URL": database_url},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        for _ in range(2)
+    ]
+    _emit_many(db, "product.updated", 20)
+
+    assert [run.returncode for run in migrate_runs] == [0, 0]
+    assert "schema up to date" in migrate_runs[1].stdout
+    wait_until(lambda: _count_state(db, "success") == 40, timeout=30)
+    assert relay.stop() == 0
