@@ -243,7 +243,7 @@ def candidate_bindirs() -> list[Path]:
         except (OSError, subprocess.TimeoutExpired):
             pass
 
-    # Debian and Ubuntu install each major version side by side; prefer the
+    # Debian and Ubuntu install major versions side by side. Prefer the
     # newest, compared as numbers so that 9.6 sorts below 15.
     def version_key(path: Path) -> tuple[int, ...]:
         return tuple(int(part) for part in re.findall(r"\d+", path.parent.name))
@@ -345,10 +345,20 @@ def pick_free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def log_tail(cluster: Cluster, lines: int = 20) -> str:
-    """Return the last lines of the server log, or an empty string."""
+def log_size(cluster: Cluster) -> int:
+    """Return the size of the server log in bytes, 0 before it exists."""
     try:
-        text = cluster.logfile.read_text(errors="replace")
+        return cluster.logfile.stat().st_size
+    except OSError:
+        return 0
+
+
+def log_tail(cluster: Cluster, offset: int, lines: int = 20) -> str:
+    """Return the last lines written to the server log after byte offset."""
+    try:
+        with cluster.logfile.open("rb") as logfile:
+            logfile.seek(offset)
+            text = logfile.read().decode(errors="replace")
     except OSError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
@@ -436,6 +446,7 @@ def start_server(cluster: Cluster) -> int:
 
     for attempt in range(1, PORT_ATTEMPTS + 1):
         port = pick_free_port()
+        log_offset = log_size(cluster)
         # pg_ctl runs the server through /bin/sh, so quote the socket path.
         options = (
             f"-c listen_addresses=127.0.0.1 -p {port} "
@@ -455,7 +466,7 @@ def start_server(cluster: Cluster) -> int:
         if result.returncode == 0:
             return port
 
-        tail = log_tail(cluster)
+        tail = log_tail(cluster, log_offset)
         if "Address already in use" in tail and attempt < PORT_ATTEMPTS:
             log.info("port %s was taken before the server bound it; retrying", port)
             continue

@@ -6,6 +6,7 @@ listens on 5432. That server is never touched.
 """
 
 import importlib.util
+import logging
 import os
 import shlex
 import socket
@@ -25,7 +26,7 @@ STOP_TIMEOUT_S = 60
 
 
 def load_script() -> ModuleType:
-    """Import scripts/postgres.py as a module, to reuse its binary search."""
+    """Import scripts/postgres.py as a module, so that tests can call its functions."""
     spec = importlib.util.spec_from_file_location("postgres_script", SCRIPT)
     assert spec is not None
     assert spec.loader is not None
@@ -112,4 +113,41 @@ def test_throwaway_cluster_starts_and_stops(closed_port: int) -> None:
 
     assert stopped.returncode == 0, stopped.stderr
     assert not datadir.exists()
+    assert not datadir.parent.exists()
+
+
+@pytest.mark.slow
+def test_throwaway_cluster_retries_taken_port(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="postgres.py")
+    script = load_script()
+    bindir, searched = script.find_bindir()
+    if bindir is None:
+        searched_text = ", ".join(str(path) for path in searched)
+        pytest.skip(f"no PostgreSQL server binaries found (searched: {searched_text})")
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        taken_port = int(taken.getsockname()[1])
+        # The first port handed out is already listening, as if another
+        # process had bound it between the pick and the server's start.
+        ports = iter([taken_port])
+        pick_free_port = script.pick_free_port
+        monkeypatch.setattr(
+            script, "pick_free_port", lambda: next(ports, None) or pick_free_port()
+        )
+
+        url, datadir = script.start_throwaway_cluster(bindir)
+        try:
+            port = int(str(conninfo_to_dict(url)["port"]))
+            assert port != taken_port
+            assert f"port {taken_port} was taken" in caplog.text
+            with psycopg.connect(url, connect_timeout=5) as connection:
+                row = connection.execute("SELECT inet_server_port()").fetchone()
+            assert row == (port,)
+        finally:
+            script.stop_throwaway_cluster(datadir)
+
     assert not datadir.parent.exists()
