@@ -65,12 +65,15 @@ AS $$
     claimed AS (
         UPDATE webhooks.instance AS i
         SET state = 'running',
-            -- Starting an automatic retry uses one up; taking back a running
-            -- instance whose lease ran out does not, since its claim did.
+            -- Starting an automatic retry uses one up. Taking back a running
+            -- instance whose lease ran out does not, since its claim did,
+            -- and neither does a retry that an operator queued.
             remaining_retries = CASE
-                WHEN i.state = 'failed' THEN i.remaining_retries - 1
+                WHEN i.state = 'failed' AND NOT i.manual_retry
+                THEN i.remaining_retries - 1
                 ELSE i.remaining_retries
             END,
+            manual_retry = false,
             due_at = now() + p_lease,
             lease_token = p_token,
             updated_at = now()

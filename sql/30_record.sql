@@ -199,9 +199,10 @@ BEGIN
         )
         VALUES (
             v_result.instance_id,
-            clock_timestamp()
+            date_trunc('milliseconds',
+                clock_timestamp()
                 - make_interval(secs => coalesce(v_result.duration_ms, 0)
-                                        / 1000.0),
+                                        / 1000.0)),
             v_result.success,
             v_result.manual,
             v_result.message,

@@ -25,7 +25,8 @@ CREATE TABLE webhooks.setting (
 
 CREATE TABLE webhooks.webhook (
     id                         uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    created_at                 timestamptz NOT NULL DEFAULT now(),
+    created_at                 timestamptz NOT NULL
+                               DEFAULT date_trunc('milliseconds', now()),
     updated_at                 timestamptz,
     name                       text NOT NULL,
     description                text,
@@ -58,7 +59,7 @@ CREATE TABLE webhooks.outbox (
     id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     event_code text NOT NULL,
     payload    jsonb NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
+    created_at timestamptz NOT NULL DEFAULT date_trunc('milliseconds', now())
 );
 
 CREATE INDEX outbox_created_at_idx
@@ -74,7 +75,8 @@ CREATE TABLE webhooks.instance (
                       REFERENCES webhooks.webhook (id) ON DELETE CASCADE,
     event_id          bigint NOT NULL,
     event_code        text NOT NULL,
-    created_at        timestamptz NOT NULL DEFAULT now(),
+    created_at        timestamptz NOT NULL
+                      DEFAULT date_trunc('milliseconds', now()),
     updated_at        timestamptz,
     state             text NOT NULL DEFAULT 'new'
                       CHECK (state IN ('new', 'running', 'success', 'failed',
@@ -83,7 +85,9 @@ CREATE TABLE webhooks.instance (
     execution_count   integer NOT NULL DEFAULT 0,
     due_at            timestamptz,
     held              boolean NOT NULL DEFAULT false,
-    lease_token       uuid
+    lease_token       uuid,
+    -- Queued by an operator's bulk retry: the claim keeps remaining_retries.
+    manual_retry      boolean NOT NULL DEFAULT false
 ) WITH (
     fillfactor = 80,
     autovacuum_vacuum_scale_factor = 0.01,
@@ -111,7 +115,8 @@ CREATE TABLE webhooks.execution (
     id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     instance_id      uuid NOT NULL
                      REFERENCES webhooks.instance (id) ON DELETE CASCADE,
-    created_at       timestamptz NOT NULL DEFAULT now(),
+    created_at       timestamptz NOT NULL
+                     DEFAULT date_trunc('milliseconds', now()),
     success          boolean NOT NULL,
     manual           boolean NOT NULL DEFAULT false,
     message          text NOT NULL,
@@ -133,7 +138,8 @@ CREATE TABLE webhooks.notification (
     webhook_id   uuid REFERENCES webhooks.webhook (id) ON DELETE SET NULL,
     webhook_name text NOT NULL,
     message      text NOT NULL,
-    created_at   timestamptz NOT NULL DEFAULT now(),
+    created_at   timestamptz NOT NULL
+                 DEFAULT date_trunc('milliseconds', now()),
     read_at      timestamptz,
     emailed_at   timestamptz
 );
