@@ -103,7 +103,14 @@ class Supervisor:
             ),
             name=name,
         )
-        process.start()
+        # The child inherits an ignored SIGINT from the moment it starts, so
+        # a Ctrl-C that arrives while it is still importing cannot kill it;
+        # the supervisor forwards one SIGTERM instead.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            process.start()
+        finally:
+            signal.signal(signal.SIGINT, previous)
         self._processes[name] = process
         log.info("started %s (pid %s)", name, process.pid, extra={"pid": process.pid})
 

@@ -128,7 +128,7 @@ def test_relay_ctrl_c_stops_cleanly(
     # A terminal's Ctrl-C sends SIGINT to every process of the group.
     os.killpg(relay.process.pid, signal.SIGINT)
 
-    assert relay.process.wait(15) == 0
+    assert relay.process.wait(15) == 0, relay.log()
     assert _count_state(db, "running") == 0
     assert "stopping: SIGINT received" in relay.log()
 
