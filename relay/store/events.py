@@ -54,12 +54,17 @@ def list_event_types(
         " LIMIT %s OFFSET %s"
     ).format(where=where, direction=sql.SQL("DESC" if descending else "ASC"))
 
-    with translated_errors(), connection.cursor(row_factory=class_row(EventType)) as cursor:
+    with (
+        translated_errors(),
+        connection.cursor(row_factory=class_row(EventType)) as cursor,
+    ):
         cursor.execute(query, [*params, limit, offset])
         return cursor.fetchall()
 
 
-def count_event_types(connection: psycopg.Connection, *, code_prefix: str | None = None) -> int:
+def count_event_types(
+    connection: psycopg.Connection, *, code_prefix: str | None = None
+) -> int:
     """Return how many catalog entries have a code starting with code_prefix."""
     where, params = _code_prefix_clause(code_prefix)
     query = sql.SQL("SELECT count(*) FROM webhooks.event_type AS t {where}").format(
