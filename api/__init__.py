@@ -1,0 +1,76 @@
+"""The management API: a Flask app with an OpenAPI document at /openapi.json."""
+
+import logging
+from importlib import metadata
+
+from flask import Flask
+
+from api import events, health, webhooks
+from api.auth import register_bearer_auth
+from api.database import init_database
+from api.errors import WebhooksApi, register_error_handlers
+from relay.config import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+# Bigger request bodies get a 413. The largest valid webhook is a few KiB.
+MAX_CONTENT_LENGTH = 1024 * 1024
+
+_DESCRIPTION = """\
+Manage the webhooks through which Streto delivers events to other systems.
+
+Every endpoint except /health needs the header `Authorization: Bearer
+<token>` with a token from WEBHOOKS_API_TOKENS. Dates are ISO 8601 in UTC
+with milliseconds, such as `2024-01-15T16:40:36.829Z`. Errors share one body:
+`code`, `status`, `message` and, for 422, `errors` with the messages of each
+rejected field.
+"""
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the API app, with settings from the environment unless given.
+
+    The database is not contacted here: the connection pool opens on the
+    first request that needs it.
+    """
+    if settings is None:
+        settings = load_settings()
+    if not settings.api_tokens:
+        log.warning(
+            "no API tokens configured, so every request except /health gets a "
+            "401; set WEBHOOKS_API_TOKENS"
+        )
+
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="Streto Webhooks",
+        API_VERSION=_package_version(),
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS={
+            "info": {"description": _DESCRIPTION},
+            "security": [{"bearerAuth": []}],
+        },
+        MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
+    )
+    # Keep the field order of the schemas in responses.
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    api = WebhooksApi(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer"}
+    )
+    init_database(app, settings.database_url)
+    register_bearer_auth(app, settings.api_tokens)
+    register_error_handlers(app, api)
+    for blueprint in (webhooks.blp, events.blp, health.blp):
+        api.register_blueprint(blueprint)
+    return app
+
+
+def _package_version() -> str:
+    try:
+        return metadata.version("streto-webhooks")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
