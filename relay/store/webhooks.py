@@ -5,8 +5,6 @@ shows, so that a createdAt value a client read back can be used as an exact
 filter bound.
 """
 
-import base64
-import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from psycopg.rows import class_row
 
 from relay.database import translated_errors
 from relay.errors import NotFound
+from relay.signing import generate_secret
 
 
 @dataclass(frozen=True)
@@ -68,11 +67,6 @@ _COLUMNS = sql.SQL(
 _NOW_MILLISECONDS = sql.SQL("date_trunc('milliseconds', now())")
 
 
-def new_signing_secret() -> str:
-    """Return a new signing secret: ``whsec_`` and 32 random bytes in base64."""
-    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
 def create_webhook(
     connection: psycopg.Connection,
     *,
@@ -89,7 +83,7 @@ def create_webhook(
         " VALUES ({now}, %s, %s, %s, %s, %s, %s)"
         " RETURNING {columns}"
     ).format(now=_NOW_MILLISECONDS, columns=_COLUMNS)
-    params = (name, description, url, event_codes, enabled, new_signing_secret())
+    params = (name, description, url, event_codes, enabled, generate_secret())
 
     with (
         translated_errors(),
