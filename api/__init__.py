@@ -5,7 +5,7 @@ from importlib import metadata
 
 from flask import Flask
 
-from api import events, health, webhooks
+from api import events, health, signing_secrets, webhooks
 from api.auth import register_bearer_auth
 from api.database import init_database
 from api.errors import WebhooksApi, register_error_handlers
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_database(app, settings.database_url)
     register_bearer_auth(app, settings.api_tokens)
     register_error_handlers(app, api)
-    for blueprint in (webhooks.blp, events.blp, health.blp):
+    for blueprint in (webhooks.blp, signing_secrets.blp, events.blp, health.blp):
         api.register_blueprint(blueprint)
     return app
 

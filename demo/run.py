@@ -17,11 +17,14 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import psycopg.sql
 import urllib3
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,13 +72,15 @@ EVENT_ORDER = [
 class Demo:
     """The processes of one demo run and how to stop them."""
 
-    def __init__(self, server_url: str) -> None:
+    def __init__(self, server_url: str, database: str = DEMO_DATABASE) -> None:
         self.server_url = server_url
-        self.database_url = _with_database(server_url, DEMO_DATABASE)
+        self.database = database
+        self.database_url = _with_database(server_url, database)
         self.token = secrets.token_urlsafe(18)
         self.processes: list[subprocess.Popen[Any]] = []
         self.http = urllib3.PoolManager(retries=False, timeout=15)
         self.api_port = _free_port()
+        self.log_dir = Path(tempfile.mkdtemp(prefix="streto-webhooks-demo-"))
         self.env = dict(os.environ)
         self.env.update(
             {
@@ -92,12 +97,13 @@ class Demo:
 
     def start(self) -> None:
         """Create the database and start the receiver, the API and the relay."""
-        _step(f"creating database {DEMO_DATABASE}")
+        _step(f"creating database {self.database}")
+        name = psycopg.sql.Identifier(self.database)
         with psycopg.connect(self.server_url, autocommit=True) as connection:
             connection.execute(
-                f'DROP DATABASE IF EXISTS "{DEMO_DATABASE}" WITH (FORCE)'
+                psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name)
             )
-            connection.execute(f'CREATE DATABASE "{DEMO_DATABASE}"')
+            connection.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(name))
         _step("relay migrate")
         subprocess.run([*_relay(), "migrate"], env=self.env, check=True)
 
@@ -126,11 +132,16 @@ class Demo:
                 "wsgi:app",
             ],
             cwd=ROOT,
+            stderr=self._log_file("api.log"),
         )
         self._wait_for_api()
 
         _step("starting the relay: relay run --workers 2")
-        self._spawn([*_relay(), "run", "--workers", "2", "--concurrency", "10"])
+        self._spawn(
+            [*_relay(), "run", "--workers", "2", "--concurrency", "10"],
+            stderr=self._log_file("relay.log"),
+        )
+        _step(f"API and relay logs go to {self.log_dir}")
 
     def create_webhooks(self) -> dict[str, str]:
         """Create the three webhooks through the API; return name to id."""
@@ -276,9 +287,10 @@ class Demo:
         self.processes.append(process)
         return process
 
-    def _echo_receiver(self) -> None:
-        import threading
+    def _log_file(self, name: str) -> Any:
+        return (self.log_dir / name).open("ab")
 
+    def _echo_receiver(self) -> None:
         def echo() -> None:
             assert self.receiver.stdout is not None
             for line in self.receiver.stdout:
@@ -345,12 +357,17 @@ def main() -> None:
     parser.add_argument(
         "--no-wait", action="store_true", help="stop everything after the report"
     )
+    parser.add_argument(
+        "--database",
+        default=DEMO_DATABASE,
+        help="name of the database to create, replacing any of that name",
+    )
     args = parser.parse_args()
     server_url = os.environ.get("DATABASE_URL")
     if not server_url:
         raise SystemExit("demo: DATABASE_URL is not set; run scripts/demo instead.")
 
-    demo = Demo(server_url)
+    demo = Demo(server_url, args.database)
     stopping = {"requested": False}
 
     def request_stop(signum: int, frame: object) -> None:
@@ -380,6 +397,9 @@ def main() -> None:
                 time.sleep(3600)
     except KeyboardInterrupt:
         print()
+    except subprocess.CalledProcessError as error:
+        _step(f"{' '.join(error.cmd[1:])} failed with exit code {error.returncode}")
+        raise SystemExit(1) from None
     finally:
         _step("stopping the relay, the API and the receiver")
         demo.stop()

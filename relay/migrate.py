@@ -8,8 +8,10 @@ bodies without stopping callers that are already running them.
 
 import logging
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from yoyo import get_backend, read_migrations
 
 from relay.database import connect
@@ -67,13 +69,39 @@ def apply_functions(connection: psycopg.Connection) -> None:
 
 
 def _yoyo_url(database_url: str) -> str:
-    """Point yoyo at psycopg 3; it reads only URL-style connection strings."""
-    scheme, separator, rest = database_url.partition("://")
-    if not separator or scheme not in ("postgres", "postgresql"):
+    """Turn any libpq connection string into the URL form that yoyo reads.
+
+    yoyo parses only URLs, while DATABASE_URL may also be a key=value string,
+    so the parts are taken apart with libpq's rules and put back together.
+    """
+    try:
+        parts = conninfo_to_dict(database_url)
+    except psycopg.ProgrammingError as error:
         raise ValueError(
-            "DATABASE_URL must be a URL such as postgresql://user@host:5432/db "
-            "for migrations."
-        )
+            f"DATABASE_URL is not a valid connection string: {error}"
+        ) from error
+    user = quote(str(parts.pop("user", "")), safe="")
+    password = parts.pop("password", None)
+    credentials = (
+        f"{user}:{quote(str(password), safe='')}@"
+        if password
+        else (f"{user}@" if user else "")
+    )
+    host = str(parts.pop("host", ""))
+    port = parts.pop("port", None)
+    location = ""
+    if host and not host.startswith("/") and "," not in host:
+        location = f"[{host}]" if ":" in host else host
+        if port:
+            location += f":{port}"
+    else:
+        # A socket directory or a host list goes in the query string.
+        if host:
+            parts["host"] = host
+        if port:
+            parts["port"] = port
+    dbname = str(parts.pop("dbname", ""))
     # yoyo keeps its bookkeeping tables in the first schema of the path.
-    separator = "&" if "?" in rest else "?"
-    return f"postgresql+psycopg://{rest}{separator}schema=webhooks"
+    parts["schema"] = "webhooks"
+    query = urlencode({key: str(value) for key, value in parts.items()})
+    return f"postgresql+psycopg://{credentials}{location}/{dbname}?{query}"

@@ -8,7 +8,7 @@ filter bound.
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -252,3 +252,28 @@ def _where_clause(filters: WebhookFilter) -> tuple[sql.Composable, list[Any]]:
 def escape_like(text: str) -> str:
     """Escape the LIKE wildcards in text, so that it matches literally."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def get_signing_secret(connection: psycopg.Connection, webhook_id: uuid.UUID) -> str:
+    """Return a webhook's current signing secret; raise NotFound if unknown."""
+    row = connection.execute(
+        "SELECT secret FROM webhooks.webhook WHERE id = %s", (webhook_id,)
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"Webhook {webhook_id} not found.")
+    return str(row[0])
+
+
+def rotate_signing_secret(
+    connection: psycopg.Connection, webhook_id: uuid.UUID, grace: timedelta
+) -> str:
+    """Replace a webhook's signing secret and return the new one.
+
+    The replaced secret keeps signing, next to the new one, for grace.
+    """
+    secret = generate_secret()
+    with translated_errors():
+        connection.execute(
+            "SELECT webhooks.rotate_secret(%s, %s, %s)", (webhook_id, secret, grace)
+        )
+    return secret

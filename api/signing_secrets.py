@@ -1,0 +1,72 @@
+"""The signing secret of a webhook: show it and rotate it."""
+
+import logging
+import uuid
+from datetime import timedelta
+
+from flask import g
+from flask.views import MethodView
+from marshmallow import Schema, fields
+
+from api.arguments import Blueprint
+from api.database import connection
+from api.errors import error_responses
+from relay.store.webhooks import get_signing_secret, rotate_signing_secret
+
+log = logging.getLogger(__name__)
+
+# How long the replaced secret keeps signing after a rotation, so receivers
+# can deploy the new secret without rejecting deliveries meanwhile.
+ROTATION_GRACE = timedelta(hours=24)
+
+blp = Blueprint(
+    "signing-secrets",
+    __name__,
+    url_prefix="/webhooks",
+    description="Signing secrets: the key that signs each delivery request.",
+)
+
+
+class SigningSecretSchema(Schema):
+    """A webhook's signing secret."""
+
+    secret = fields.String(
+        required=True,
+        metadata={"description": "`whsec_` and 32 random bytes in base64."},
+    )
+
+
+@blp.route("/<uuid:webhook_id>/secret")
+class SigningSecret(MethodView):
+    """The current signing secret of a webhook."""
+
+    @blp.response(200, SigningSecretSchema)
+    @error_responses(blp, 401, 404, 503)
+    def get(self, webhook_id: uuid.UUID) -> dict[str, str]:
+        """Get the signing secret.
+
+        Receivers verify the `webhook-signature` header of each request with
+        it, as the Standard Webhooks specification describes.
+        """
+        return {"secret": get_signing_secret(connection(), webhook_id)}
+
+
+@blp.route("/<uuid:webhook_id>/secret/rotate")
+class SigningSecretRotation(MethodView):
+    """Replacing the signing secret."""
+
+    @blp.response(200, SigningSecretSchema)
+    @error_responses(blp, 401, 404, 503)
+    def post(self, webhook_id: uuid.UUID) -> dict[str, str]:
+        """Rotate the signing secret.
+
+        Returns the new secret. For the next 24 hours every request carries
+        two signatures, one with the new secret and one with the old, so a
+        receiver can switch to the new secret without rejecting deliveries.
+        """
+        secret = rotate_signing_secret(connection(), webhook_id, ROTATION_GRACE)
+        log.info(
+            "signing secret rotated",
+            extra={"webhook_id": str(webhook_id), "operator": g.operator},
+        )
+        return {"secret": secret}
