@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 DEFAULT_DATABASE_URL = "postgresql://127.0.0.1:5432/postgres"
 DEFAULT_RETRY_DELAYS = "30s,2m,10m,30m,1h,3h,6h,12h"
@@ -132,6 +133,25 @@ def _parse_seconds(text: str, variable: str) -> float:
     return value
 
 
+def _parse_smtp_url(text: str) -> str:
+    location = urlsplit(text.strip())
+    try:
+        port = location.port
+    except ValueError:
+        port = None
+        location = location._replace(scheme="invalid")
+    if (
+        location.scheme != "smtp"
+        or not location.hostname
+        or location.path not in ("", "/")
+    ):
+        raise ConfigError(
+            f"WEBHOOKS_SMTP_URL: invalid value {text!r}; write smtp://host:port, "
+            "such as smtp://127.0.0.1:25."
+        )
+    return f"smtp://{location.hostname}:{port or 25}"
+
+
 def _split_list(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
@@ -160,7 +180,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             env["WEBHOOKS_ALLOW_PRIVATE_TARGETS"], "WEBHOOKS_ALLOW_PRIVATE_TARGETS"
         )
     if env.get("WEBHOOKS_SMTP_URL"):
-        values["smtp_url"] = env["WEBHOOKS_SMTP_URL"]
+        values["smtp_url"] = _parse_smtp_url(env["WEBHOOKS_SMTP_URL"])
     if "WEBHOOKS_NOTIFY_EMAILS" in env:
         values["notify_emails"] = _split_list(env["WEBHOOKS_NOTIFY_EMAILS"])
     if "WEBHOOKS_EVENT_RETENTION" in env:

@@ -9,12 +9,14 @@ import logging
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from multiprocessing.context import SpawnProcess
 from types import FrameType
 
 from relay.config import Settings
 from relay.logs import configure_logging
+from relay.mailer import NotificationMailer
 from relay.retention import Pruner
 from relay.worker import Worker
 
@@ -78,12 +80,32 @@ class Supervisor:
         signal.signal(signal.SIGINT, self._request_stop)
         for number in range(1, self._workers + 1):
             self._start(f"worker-{number}")
+        mail_stop = threading.Event()
+        mail_thread = self._start_mailer(mail_stop)
         while not self._stopping:
             self._restart_dead_workers()
             if self._pruner is not None:
                 self._pruner.run_if_due()
             time.sleep(_CHECK_INTERVAL)
-        return self._stop_all()
+        mail_stop.set()
+        exit_code = self._stop_all()
+        if mail_thread is not None:
+            mail_thread.join(15)
+        return exit_code
+
+    def _start_mailer(self, stop: threading.Event) -> threading.Thread | None:
+        if not (self._settings.smtp_url and self._settings.notify_emails):
+            return None
+        mailer = NotificationMailer(self._settings)
+        thread = threading.Thread(
+            target=mailer.run, args=(stop,), name="mailer", daemon=True
+        )
+        thread.start()
+        log.info(
+            "mailing notifications to %d operators",
+            len(self._settings.notify_emails),
+        )
+        return thread
 
     def _request_stop(self, signum: int, frame: FrameType | None) -> None:
         if self._stopping:

@@ -141,7 +141,11 @@ CREATE TABLE webhooks.notification (
     created_at   timestamptz NOT NULL
                  DEFAULT date_trunc('milliseconds', now()),
     read_at      timestamptz,
-    emailed_at   timestamptz
+    emailed_at   timestamptz,
+    -- Mail tries so far, and when the next may start; a try in progress
+    -- pushes email_next_at out like a lease.
+    email_attempts integer NOT NULL DEFAULT 0,
+    email_next_at  timestamptz
 );
 
 CREATE INDEX notification_created_at_idx
@@ -158,3 +162,6 @@ CREATE TABLE webhooks.wakeup (
     notified_at timestamptz NOT NULL DEFAULT '-infinity'
 ) WITH (fillfactor = 50);
 
+CREATE INDEX notification_email_pending_idx
+    ON webhooks.notification (created_at)
+    WHERE emailed_at IS NULL;
