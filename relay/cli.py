@@ -157,6 +157,7 @@ def emit(context: click.Context, code: str, payload_file: Any) -> None:
 
     Prints the event id and the number of instances it created.
     """
+    from relay.store.events import count_instances_of_event
     from relay.store.events import emit as emit_event
 
     settings = _settings(context)
@@ -167,17 +168,13 @@ def emit(context: click.Context, code: str, payload_file: Any) -> None:
     try:
         with connect(settings.database_url, autocommit=False) as connection:
             event_id = emit_event(connection, code, payload)
-            row = connection.execute(
-                "SELECT count(*) FROM webhooks.instance WHERE event_id = %s",
-                (event_id,),
-            ).fetchone()
+            instances = count_instances_of_event(connection, event_id)
             connection.commit()
     except WebhooksError as error:
         _fail(
             error.message,
             EXIT_USAGE if not isinstance(error, DatabaseUnavailable) else 1,
         )
-    instances = int(row[0]) if row else 0
     click.echo(f"event {event_id} ({code}) emitted to {instances} webhooks")
 
 

@@ -77,6 +77,20 @@ def count_event_types(
     return int(row[0])
 
 
+def get_event_type(connection: psycopg.Connection, code: str) -> EventType | None:
+    """Return the catalog entry of an event code, or None when it is unknown."""
+    with (
+        translated_errors(),
+        connection.cursor(row_factory=class_row(EventType)) as cursor,
+    ):
+        cursor.execute(
+            "SELECT t.code, t.title, t.description, t.example_payload"
+            " FROM webhooks.event_type AS t WHERE t.code = %s",
+            (code,),
+        )
+        return cursor.fetchone()
+
+
 def list_event_codes(connection: psycopg.Connection) -> set[str]:
     """Return every event code in the catalog."""
     with translated_errors():
@@ -89,3 +103,11 @@ def _code_prefix_clause(code_prefix: str | None) -> tuple[sql.Composable, list[A
     if code_prefix is None:
         return sql.SQL(""), []
     return sql.SQL("WHERE starts_with(t.code, %s)"), [code_prefix]
+
+
+def count_instances_of_event(connection: psycopg.Connection, event_id: int) -> int:
+    """Return how many instances an emitted event created."""
+    row = connection.execute(
+        "SELECT count(*) FROM webhooks.instance WHERE event_id = %s", (event_id,)
+    ).fetchone()
+    return int(row[0]) if row else 0
