@@ -29,6 +29,7 @@ from urllib3.exceptions import (
 )
 
 from relay.config import Settings
+from relay.deadline import POOL_CLASSES, WATCHDOG
 from relay.guard import (
     BlockedDestination,
     ResolutionFailed,
@@ -150,6 +151,7 @@ class Sender:
             retries=False,
             cert_reqs="CERT_REQUIRED",
         )
+        self._manager.pool_classes_by_scheme = POOL_CLASSES  # type: ignore[assignment]
 
     def close(self) -> None:
         """Close every pooled connection."""
@@ -158,31 +160,35 @@ class Sender:
     def post(self, url: str, request: SignedRequest) -> Outcome:
         """Send one POST and return its Outcome; never raises for HTTP trouble."""
         started = time.monotonic()
+        WATCHDOG.start(started + self._timeout)
         try:
             return self._post(url, request, started)
-        except BlockedDestination as error:
-            return _failure(str(error), started)
-        except ResolutionFailed as error:
-            return _failure(str(error), started)
-        except LocationParseError:
-            return _failure(f"Invalid URL {url!r}", started)
-        except NewConnectionError as error:
-            # Before ConnectTimeoutError: urllib3 2 makes it a subclass.
-            return _failure(_describe_connection_error(error), started)
-        except ConnectTimeoutError:
-            return _failure(
-                f"Connection timed out after {self._connect_timeout:g} s", started
-            )
-        except ReadTimeoutError:
-            return _failure(f"Timed out after {self._timeout:g} s", started)
-        except _DeadlineExceeded:
-            return _failure(f"Timed out after {self._timeout:g} s", started)
-        except SSLError as error:
-            return _failure(f"TLS handshake failed: {_first_line(error)}", started)
-        except ProtocolError as error:
-            return _failure(_describe_protocol_error(error), started)
-        except (HTTPError, OSError, http.client.HTTPException) as error:
-            return _failure(f"Request failed: {_first_line(error)}", started)
+        except _REQUEST_ERRORS as error:
+            if WATCHDOG.finish():
+                return _failure(f"Timed out after {self._timeout:g} s", started)
+            return _failure(self._describe_error(error, url), started)
+        finally:
+            WATCHDOG.finish()
+
+    def _describe_error(self, error: BaseException, url: str) -> str:
+        """Return the one-line message for an exception of one request."""
+        if isinstance(error, BlockedDestination | ResolutionFailed):
+            return str(error)
+        if isinstance(error, LocationParseError):
+            return f"Invalid URL {url!r}"
+        if isinstance(error, NewConnectionError):
+            # Checked before ConnectTimeoutError, which urllib3 2 makes its
+            # base class.
+            return _describe_connection_error(error)
+        if isinstance(error, ConnectTimeoutError):
+            return f"Connection timed out after {self._connect_timeout:g} s"
+        if isinstance(error, ReadTimeoutError | _DeadlineExceeded):
+            return f"Timed out after {self._timeout:g} s"
+        if isinstance(error, SSLError):
+            return f"TLS handshake failed: {_first_line(error)}"
+        if isinstance(error, ProtocolError):
+            return _describe_protocol_error(error)
+        return f"Request failed: {_first_line(error)}"
 
     def _post(self, url: str, request: SignedRequest, started: float) -> Outcome:
         parsed = urllib3.util.parse_url(url)
@@ -262,6 +268,16 @@ def _limit_socket_wait(response: urllib3.BaseHTTPResponse, seconds: float) -> No
 
 class _DeadlineExceeded(Exception):
     """The whole request took longer than the configured timeout."""
+
+
+_REQUEST_ERRORS = (
+    BlockedDestination,
+    ResolutionFailed,
+    _DeadlineExceeded,
+    HTTPError,
+    OSError,
+    http.client.HTTPException,
+)
 
 
 def _failure(message: str, started: float) -> Outcome:

@@ -277,3 +277,21 @@ def test_sender_large_body_truncated(sender: Sender) -> None:
     assert outcome.message == "HTTP 200 OK; response body truncated to 64 KiB"
     # The sender stopped reading: the socket buffers hold far less than 10 MB.
     assert sent["bytes"] < 8 * 1024 * 1024
+
+
+def test_sender_trickling_headers_cut_at_deadline(sender: Sender) -> None:
+    def trickle_headers(connection: socket.socket) -> None:
+        _read_request(connection)
+        connection.sendall(b"HTTP/1.1 200 OK\r\n")
+        for number in range(40):
+            connection.sendall(f"x-slow-{number}: 1\r\n".encode())
+            time.sleep(0.1)
+
+    with raw_server(trickle_headers) as port:
+        started = time.monotonic()
+        outcome = sender.post(f"http://127.0.0.1:{port}/", _request())  # type: ignore[arg-type]
+        elapsed = time.monotonic() - started
+
+    assert outcome.message == "Timed out after 1.5 s"
+    assert not outcome.has_response
+    assert elapsed < 2.0
