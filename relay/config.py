@@ -41,6 +41,7 @@ class Settings:
         default_factory=lambda: parse_durations(DEFAULT_RETRY_DELAYS, "default")
     )
     disable_after: int = 20
+    max_in_flight_per_webhook: int = 20
     timeout: float = 10.0
     allow_private_targets: bool = False
     smtp_url: str | None = None
@@ -172,6 +173,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if "WEBHOOKS_DISABLE_AFTER" in env:
         values["disable_after"] = _parse_positive_int(
             env["WEBHOOKS_DISABLE_AFTER"], "WEBHOOKS_DISABLE_AFTER"
+        )
+    if "WEBHOOKS_MAX_IN_FLIGHT_PER_WEBHOOK" in env:
+        values["max_in_flight_per_webhook"] = _parse_positive_int(
+            env["WEBHOOKS_MAX_IN_FLIGHT_PER_WEBHOOK"],
+            "WEBHOOKS_MAX_IN_FLIGHT_PER_WEBHOOK",
         )
     if "WEBHOOKS_TIMEOUT" in env:
         values["timeout"] = _parse_seconds(env["WEBHOOKS_TIMEOUT"], "WEBHOOKS_TIMEOUT")

@@ -101,27 +101,37 @@ class Worker:
                 self._connection.close()
 
     def _loop(self, executor: ThreadPoolExecutor) -> None:
+        # more_due: there may be due work now, so claim as soon as slots are
+        # free. It is set by a notification, by a claim that found work, and
+        # by recorded results, which free slots and per-webhook capacity.
         more_due = True
         next_poll = 0.0
+        last_activity = float("-inf")
         while not (self._stopping.is_set() and self._in_flight == 0):
             self._collect_results()
             if self._pending and self._should_record():
-                self._record_pending()
+                if self._record_pending():
+                    more_due = True
 
             free = self._concurrency - self._in_flight
             now = time.monotonic()
             if self._notified.is_set():
                 self._notified.clear()
                 more_due = True
+                last_activity = now
             wants_claim = more_due or now >= next_poll
             if not self._stopping.is_set() and wants_claim and free >= self._min_claim:
-                requested = min(free, MAX_CLAIM_BATCH)
-                claims, token = self._claim(requested)
+                claims, token = self._claim(min(free, MAX_CLAIM_BATCH))
                 for claim in claims:
                     self._in_flight += 1
                     executor.submit(self._deliver, claim, token)
-                more_due = len(claims) == requested
-                next_poll = now + (FOLLOW_UP_DELAY if claims else POLL_INTERVAL)
+                more_due = bool(claims)
+                if claims:
+                    last_activity = now
+                # Soon after activity, look again shortly for events whose
+                # transactions skipped the debounced notification.
+                recent = now - last_activity < 2 * FOLLOW_UP_DELAY
+                next_poll = now + (FOLLOW_UP_DELAY if recent else POLL_INTERVAL)
 
             self._wait(more_due, next_poll)
         self._collect_results()
@@ -190,7 +200,11 @@ class Worker:
         token = uuid.uuid4()
         claims = self._with_connection(
             lambda connection: delivery_queue.claim(
-                connection, limit, self._settings.lease, token
+                connection,
+                limit,
+                self._settings.lease,
+                token,
+                self._settings.max_in_flight_per_webhook,
             ),
             default=[],
         )
@@ -200,7 +214,8 @@ class Worker:
             )
         return claims, token
 
-    def _record_pending(self) -> None:
+    def _record_pending(self) -> bool:
+        """Record the finished results; return False when that had to wait."""
         by_token: dict[uuid.UUID, list[_Finished]] = {}
         for finished in self._pending:
             by_token.setdefault(finished.token, []).append(finished)
@@ -220,12 +235,13 @@ class Worker:
 
         decisions = self._with_connection(record, default=None)
         if decisions is None:
-            return  # kept in self._pending and written after reconnecting
+            return False  # kept in self._pending and written after reconnecting
         recorded = {decision.instance_id: decision for decision in decisions}
         for finished in self._pending:
             _log_outcome(finished, recorded.get(finished.claim.instance_id))
         self._in_flight -= len(self._pending)
         self._pending = []
+        return True
 
     def _with_connection(
         self, action: Callable[[psycopg.Connection], object], *, default: object

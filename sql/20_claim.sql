@@ -25,16 +25,24 @@ $$;
 
 
 -- claim: take up to p_limit due instances of enabled webhooks for one relay
--- process, oldest due first.
+-- process, oldest due first, with at most p_max_per_webhook running at once
+-- for any one webhook across all relays.
+--
+-- The cap keeps a webhook whose receiver hangs from filling every delivery
+-- slot while other webhooks wait: the walk goes webhook by webhook through
+-- the (webhook_id, due_at) index and takes from each only what its cap
+-- leaves, so a long backlog of one webhook is never scanned past.
 --
 -- Parameters: p_limit, the batch size; p_lease, how long the claim lasts;
--- p_token, the token that record_executions must present.
+-- p_token, the token that record_executions must present;
+-- p_max_per_webhook, the cap.
 -- Locks the claimed instance rows until the caller commits; rows locked by
 -- another claim are skipped, never waited for.
 CREATE OR REPLACE FUNCTION webhooks.claim(
     p_limit integer,
     p_lease interval,
-    p_token uuid
+    p_token uuid,
+    p_max_per_webhook integer
 )
 RETURNS TABLE (
     instance_id  uuid,
@@ -51,16 +59,28 @@ AS $$
     -- side of a join, which could claim more than p_limit rows. Every
     -- eligibility condition sits inside it, before the LIMIT.
     WITH due AS MATERIALIZED (
-        SELECT i.id
-        FROM webhooks.instance AS i
-        JOIN webhooks.webhook AS w
-          ON w.id = i.webhook_id
-        WHERE i.due_at IS NOT NULL
-          AND i.due_at <= now()
-          AND w.enabled
-        ORDER BY i.due_at
+        SELECT picked.id
+        FROM webhooks.webhook AS w
+        CROSS JOIN LATERAL (
+            SELECT count(*)::integer AS in_flight
+            FROM webhooks.instance AS r
+            WHERE r.webhook_id = w.id
+              AND r.state = 'running'
+              AND r.due_at > now()
+        ) AS running
+        CROSS JOIN LATERAL (
+            SELECT i.id, i.due_at
+            FROM webhooks.instance AS i
+            WHERE i.webhook_id = w.id
+              AND i.due_at IS NOT NULL
+              AND i.due_at <= now()
+            ORDER BY i.due_at
+            LIMIT least(p_limit, greatest(p_max_per_webhook - running.in_flight, 0))
+            FOR UPDATE OF i SKIP LOCKED
+        ) AS picked
+        WHERE w.enabled
+        ORDER BY picked.due_at
         LIMIT p_limit
-        FOR UPDATE OF i SKIP LOCKED
     ),
     claimed AS (
         UPDATE webhooks.instance AS i

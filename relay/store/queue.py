@@ -38,17 +38,31 @@ class Recorded:
     notification: str | None
 
 
-_CLAIM_COLUMNS = "instance_id, webhook_id, event_code, payload, retry_number, url, secrets"
+_CLAIM_COLUMNS = (
+    "instance_id, webhook_id, event_code, payload, retry_number, url, secrets"
+)
+
+
+# The largest PostgreSQL integer: a cap that never applies.
+NO_CAP = 2**31 - 1
 
 
 def claim(
-    connection: psycopg.Connection, limit: int, lease: timedelta, token: uuid.UUID
+    connection: psycopg.Connection,
+    limit: int,
+    lease: timedelta,
+    token: uuid.UUID,
+    max_per_webhook: int = NO_CAP,
 ) -> list[Claim]:
-    """Claim up to limit due instances under token; commits at once."""
+    """Claim up to limit due instances under token; commits at once.
+
+    No webhook gets more than max_per_webhook instances running at once,
+    counting those that other relays hold.
+    """
     with translated_errors(), connection.cursor(row_factory=class_row(Claim)) as cursor:
         cursor.execute(
-            f"SELECT {_CLAIM_COLUMNS} FROM webhooks.claim(%s, %s, %s)",
-            (limit, lease, token),
+            f"SELECT {_CLAIM_COLUMNS} FROM webhooks.claim(%s, %s, %s, %s)",
+            (limit, lease, token, max_per_webhook),
         )
         return cursor.fetchall()
 
@@ -78,7 +92,10 @@ def record_executions(
     Results whose claim was lost (lease ran out, webhook deleted) are
     dropped by the database and missing from the returned list.
     """
-    with translated_errors(), connection.cursor(row_factory=class_row(Recorded)) as cursor:
+    with (
+        translated_errors(),
+        connection.cursor(row_factory=class_row(Recorded)) as cursor,
+    ):
         cursor.execute(
             "SELECT instance_id, webhook_id, state, remaining_retries, due_at,"
             " failure_count, notification"

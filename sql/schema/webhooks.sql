@@ -96,10 +96,16 @@ CREATE TABLE webhooks.instance (
 );
 
 -- The claim index: only scheduled rows are in it, so finished instances
--- leave the hot path as soon as they are recorded.
-CREATE INDEX instance_due_at_idx
-    ON webhooks.instance (due_at)
+-- leave the hot path as soon as they are recorded. The claim reads it one
+-- webhook at a time.
+CREATE INDEX instance_webhook_due_at_idx
+    ON webhooks.instance (webhook_id, due_at)
     WHERE due_at IS NOT NULL;
+
+-- Each webhook's requests in flight, counted against the claim's cap.
+CREATE INDEX instance_running_idx
+    ON webhooks.instance (webhook_id)
+    WHERE state = 'running';
 
 CREATE INDEX instance_webhook_created_at_idx
     ON webhooks.instance (webhook_id, created_at DESC, id);

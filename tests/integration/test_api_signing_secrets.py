@@ -71,7 +71,7 @@ def test_rotate_signs_with_both_for_grace(
     assert new != old
     assert client.get(f"/webhooks/{webhook_id}/secret").get_json()["secret"] == new
     db.execute("SELECT webhooks.emit('order.created', '{}')")
-    [claim] = queue.claim(db, 1, timedelta(seconds=15), uuid.uuid4())
+    [claim] = queue.claim(db, 1, timedelta(seconds=15), uuid.uuid4(), 10)
     assert claim.secrets == [new, old]
     expires = db.execute(
         "SELECT previous_secret_expires_at - now() FROM webhooks.webhook"
@@ -91,7 +91,7 @@ def test_rotate_old_secret_stops_after_grace(
     )
     db.execute("SELECT webhooks.emit('order.created', '{}')")
 
-    [claim] = queue.claim(db, 1, timedelta(seconds=15), uuid.uuid4())
+    [claim] = queue.claim(db, 1, timedelta(seconds=15), uuid.uuid4(), 10)
 
     assert claim.secrets == [new]
 

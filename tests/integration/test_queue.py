@@ -434,3 +434,29 @@ def test_cancel_instance_rules(db: psycopg.Connection) -> None:
     db.execute("SELECT webhooks.cancel_instance(%s)", (instance_id,))
 
     assert _instance(db) == ("canceled", 0, 1, False, False)
+
+
+def test_claim_caps_running_per_webhook(db: psycopg.Connection) -> None:
+    busy = _webhook(db, ("order.created",))
+    quiet = _webhook(db, ("invoice.created",))
+    _emit(db, 20, "order.created")
+    _emit(db, 3, "invoice.created")
+
+    first = queue.claim(db, 10, LEASE, uuid.uuid4(), max_per_webhook=4)
+    second = queue.claim(db, 10, LEASE, uuid.uuid4(), max_per_webhook=4)
+
+    by_webhook = [str(claim.webhook_id) for claim in first]
+    assert by_webhook.count(busy) == 4
+    assert by_webhook.count(quiet) == 3
+    # The running ones count against the cap, across claims.
+    assert second == []
+
+
+def test_claim_cap_ignores_expired_leases(db: psycopg.Connection) -> None:
+    _webhook(db)
+    _emit(db, 3)
+    queue.claim(db, 2, timedelta(seconds=0), uuid.uuid4(), max_per_webhook=2)
+
+    claims = queue.claim(db, 10, LEASE, uuid.uuid4(), max_per_webhook=2)
+
+    assert len(claims) == 2
