@@ -330,7 +330,12 @@ def _with_database(server_url: str, database: str) -> str:
 
 
 def _step(text: str) -> None:
-    print(f"demo: {text}", flush=True)
+    try:
+        print(f"demo: {text}", flush=True)
+    except BrokenPipeError:
+        # The reader went away, as with `scripts/demo | head`; the demo
+        # must still reach demo.stop().
+        pass
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> None:
@@ -375,11 +380,14 @@ def main() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, request_stop)
+    # Closing the terminal sends SIGHUP; the children run in their own
+    # sessions and would not see it, so stop them the same way.
+    signal.signal(signal.SIGHUP, request_stop)
     try:
         demo.start()
         demo.create_webhooks()
         demo.emit_sample_events()
-        _step("waiting for deliveries and retries to settle (about 20 s)")
+        _step("waiting for deliveries and retries to settle (a few seconds)")
         demo.wait_until_settled()
         demo.print_report()
         if not args.no_wait:
@@ -401,9 +409,9 @@ def main() -> None:
         _step(f"{' '.join(error.cmd[1:])} failed with exit code {error.returncode}")
         raise SystemExit(1) from None
     finally:
-        _step("stopping the relay, the API and the receiver")
+        # Stop first: printing can fail when the output pipe is gone.
         demo.stop()
-        _step("stopped")
+        _step("stopped the relay, the API and the receiver")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import sys
 from typing import Any, NoReturn
 
 import click
+import psycopg
 
 from relay.config import ConfigError, Settings, load_settings
 from relay.database import connect
@@ -162,7 +163,8 @@ def emit(context: click.Context, code: str, payload_file: Any) -> None:
 
     settings = _settings(context)
     try:
-        payload = json.load(payload_file)
+        # NaN and Infinity are not JSON, and PostgreSQL rejects them.
+        payload = json.load(payload_file, parse_constant=_reject_json_constant)
     except (ValueError, RecursionError) as error:
         _fail(f"the payload is not valid JSON: {error}", EXIT_USAGE)
     try:
@@ -175,7 +177,15 @@ def emit(context: click.Context, code: str, payload_file: Any) -> None:
             error.message,
             EXIT_USAGE if not isinstance(error, DatabaseUnavailable) else 1,
         )
+    except psycopg.DataError as error:
+        # Such as a NUL character or a lone surrogate in a string.
+        message = error.diag.message_primary or str(error)
+        _fail(f"the database rejected the payload: {message}", EXIT_USAGE)
     click.echo(f"event {event_id} ({code}) emitted to {instances} webhooks")
+
+
+def _reject_json_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
 
 
 @main.command()

@@ -17,6 +17,8 @@ DEFAULT_RETRY_DELAYS = "30s,2m,10m,30m,1h,3h,6h,12h"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_MAX_DURATION_SECONDS = 3650 * 86400
+_MAX_COUNT = 2**31 - 1
 
 
 class ConfigError(ValueError):
@@ -74,7 +76,14 @@ def parse_duration(text: str, variable: str) -> timedelta:
             "write a number followed by ms, s, m, h or d, such as 30s."
         )
     number, unit = match.groups()
-    return timedelta(seconds=float(number) * _UNIT_SECONDS[unit])
+    seconds = float(number) * _UNIT_SECONDS[unit]
+    # Every duration is added to timestamps in PostgreSQL; ten years keeps
+    # the sums far inside its range.
+    if seconds > _MAX_DURATION_SECONDS:
+        raise ConfigError(
+            f"{variable}: duration {text!r} is too long; write at most 3650d."
+        )
+    return timedelta(seconds=seconds)
 
 
 def parse_durations(text: str, variable: str) -> tuple[timedelta, ...]:
@@ -114,9 +123,11 @@ def _parse_positive_int(text: str, variable: str) -> int:
         value = int(text)
     except ValueError:
         value = 0
-    if value < 1:
+    # The database stores these as 32-bit integers.
+    if not 1 <= value <= _MAX_COUNT:
         raise ConfigError(
-            f"{variable}: invalid value {text!r}; write a whole number of at least 1."
+            f"{variable}: invalid value {text!r}; "
+            f"write a whole number from 1 to {_MAX_COUNT}."
         )
     return value
 

@@ -30,6 +30,12 @@ def connect(database_url: str, *, autocommit: bool = True) -> psycopg.Connection
         )
     except psycopg.OperationalError as error:
         raise DatabaseUnavailable(_describe_connection_error(error)) from error
+    except psycopg.ProgrammingError as error:
+        # libpq could not parse the string; its message may quote a password.
+        raise DatabaseUnavailable(
+            "DATABASE_URL is not a valid connection string; write a URL such as "
+            "postgresql://user@127.0.0.1:5432/dbname."
+        ) from error
 
 
 def create_pool(

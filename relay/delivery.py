@@ -11,6 +11,7 @@ import http
 import http.client
 import json
 import logging
+import math
 import socket
 import time
 from dataclasses import dataclass
@@ -224,38 +225,61 @@ class Sender:
             preload_content=False,
         )
         try:
-            body, truncated = self._read_body(response, started)
+            body = self._read_body(response, started)
         finally:
-            if response.isclosed():
+            if response.isclosed():  # type: ignore[attr-defined]
                 response.release_conn()
             else:
                 # Unread bytes would poison the next request on a reused
                 # connection, so drop this one instead of returning it.
                 response.close()
-        return _describe_response(response, body, truncated, started)
+        return _describe_response(response, body, started)
 
-    def _read_body(
-        self, response: urllib3.BaseHTTPResponse, started: float
-    ) -> tuple[bytes, bool]:
-        """Read at most MAX_BODY_BYTES + 1 bytes before the request deadline."""
+    def _read_body(self, response: urllib3.BaseHTTPResponse, started: float) -> "_Body":
+        """Read at most MAX_BODY_BYTES + 1 bytes before the request deadline.
+
+        A body that breaks off (a short Content-Length, broken chunks or
+        compression) ends the read early: the status line and headers have
+        arrived, so the answer still counts, with a note in the message.
+        """
         deadline = started + self._timeout
         chunks: list[bytes] = []
         size = 0
+        broken: str | None = None
         while size <= MAX_BODY_BYTES:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise _DeadlineExceeded
             _limit_socket_wait(response, remaining)
-            # read1 returns what has arrived instead of waiting for a full
-            # chunk, so a receiver trickling bytes meets the deadline check.
-            chunk = response.read1(min(_READ_CHUNK, MAX_BODY_BYTES + 1 - size))
+            try:
+                # read1 returns what has arrived instead of waiting for a
+                # full chunk, so a receiver trickling bytes meets the
+                # deadline check.
+                chunk = response.read1(min(_READ_CHUNK, MAX_BODY_BYTES + 1 - size))
+            except (HTTPError, OSError, http.client.HTTPException) as error:
+                if isinstance(error, ReadTimeoutError) or time.monotonic() >= deadline:
+                    raise _DeadlineExceeded from error
+                broken = _first_line(error)
+                break
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
         body = b"".join(chunks)
-        truncated = len(body) > MAX_BODY_BYTES
-        return body[:MAX_BODY_BYTES], truncated
+        return _Body(
+            content=body[:MAX_BODY_BYTES],
+            truncated=len(body) > MAX_BODY_BYTES,
+            broken=broken,
+        )
+
+
+@dataclass(frozen=True)
+class _Body:
+    """The part of a response body that was read, and how reading ended."""
+
+    content: bytes
+    truncated: bool
+    broken: str | None
 
 
 def _limit_socket_wait(response: urllib3.BaseHTTPResponse, seconds: float) -> None:
@@ -293,12 +317,16 @@ def _host_header(host: str, port: int | None) -> str:
 
 
 def _describe_response(
-    response: urllib3.BaseHTTPResponse, body: bytes, truncated: bool, started: float
+    response: urllib3.BaseHTTPResponse, body: _Body, started: float
 ) -> Outcome:
     status = response.status
+    # Iterating the header dict gives each name once; getlist keeps every
+    # value of a repeated header, such as set-cookie.
     headers = {
-        sanitize_text(name.lower()): sanitize_text(value)
-        for name, value in response.headers.items()
+        sanitize_text(name.lower()): ", ".join(
+            _header_text(value) for value in response.headers.getlist(name)
+        )
+        for name in response.headers
     }
     message = f"HTTP {status} {_reason_phrase(status, response.reason)}".strip()
     success = 200 <= status < 300
@@ -309,8 +337,10 @@ def _describe_response(
             if location
             else f"{message}: redirects are not followed"
         )
-    if truncated:
+    if body.truncated:
         message += f"; response body truncated to {MAX_BODY_BYTES // 1024} KiB"
+    if body.broken is not None:
+        message += f"; response body incomplete: {body.broken}"
     retry_after = None
     if status in (429, 503):
         retry_after = parse_retry_after(headers.get("retry-after"))
@@ -321,9 +351,26 @@ def _describe_response(
         has_response=True,
         response_status=status,
         response_headers=headers,
-        response_body=decode_body(body, headers.get("content-type", ""), truncated),
+        response_body=decode_body(
+            body.content,
+            headers.get("content-type", ""),
+            truncated=body.truncated or body.broken is not None,
+        ),
         retry_after_seconds=retry_after,
     )
+
+
+def _header_text(value: str) -> str:
+    """Return a header value as text, reading UTF-8 where the receiver sent it.
+
+    http.client decodes header bytes as ISO-8859-1, which turns UTF-8 into
+    mojibake; bytes that are not valid UTF-8 keep that decoding.
+    """
+    try:
+        value = value.encode("iso-8859-1").decode("utf-8")
+    except UnicodeError:
+        pass
+    return sanitize_text(value)
 
 
 def _reason_phrase(status: int, reason: str | None) -> str:
@@ -345,12 +392,27 @@ def decode_body(body: bytes, content_type: str, truncated: bool) -> Any:
     if truncated or not _is_json_content_type(content_type):
         return text
     try:
-        parsed = json.loads(text)
+        # PostgreSQL's JSON type has no NaN or Infinity, and 1e999 parses to
+        # infinity, so such bodies are kept as text.
+        parsed = json.loads(
+            text, parse_constant=_reject_constant, parse_float=_finite_float
+        )
     except (ValueError, RecursionError):
         return text
     if _depth(parsed) > _MAX_JSON_DEPTH:
         return text
     return _sanitize_json(parsed)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:20]} is out of range")
+    return value
 
 
 def _is_json_content_type(content_type: str) -> bool:
@@ -396,8 +458,10 @@ def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    # isdigit alone is true for characters such as "²", which float rejects.
+    if value.isascii() and value.isdigit():
+        seconds = float(value)
+        return seconds if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -417,13 +481,24 @@ def _describe_connection_error(error: NewConnectionError) -> str:
 
 
 def _describe_protocol_error(error: ProtocolError) -> str:
+    # urllib3 wraps every failure before a response as "Connection
+    # aborted.", so the specific causes are checked before that phrase.
     text = str(error).lower()
     if "reset" in text:
         return "Connection reset by the receiver"
+    invalid_markers = (
+        "badstatusline",
+        "bad status",
+        "invalid",
+        "line too long",
+        "got more than",
+        "unknownprotocol",
+        "linetoolong",
+    )
+    if any(marker in text for marker in invalid_markers):
+        return "Invalid HTTP response from the receiver"
     if "remote end closed" in text or "aborted" in text:
         return "Connection closed by the receiver before a response"
-    if "badstatusline" in text or "bad status" in text or "invalid" in text:
-        return "Invalid HTTP response from the receiver"
     return f"Connection broken: {_first_line(error)}"
 
 

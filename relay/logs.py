@@ -70,3 +70,6 @@ def configure_logging(level: str = "INFO", log_format: str = "text") -> None:
     root.setLevel(level.upper())
     # yoyo logs every migration step at INFO; one line per migration is ours.
     logging.getLogger("yoyo").setLevel(logging.WARNING)
+    # urllib3 logs a multi-line traceback at WARNING for each response whose
+    # headers break the HTTP grammar; the delivery's own log line is enough.
+    logging.getLogger("urllib3.connection").setLevel(logging.ERROR)

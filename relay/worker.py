@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import psycopg
 
@@ -30,6 +31,9 @@ from relay.store import queue as delivery_queue
 from relay.store.queue import Claim, Recorded
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+_D = TypeVar("_D")
 
 WAKEUP_CHANNEL = "webhooks_wakeup"
 # A due instance is picked up within this many seconds without a NOTIFY.
@@ -222,15 +226,31 @@ class Worker:
 
         def record(connection: psycopg.Connection) -> list[Recorded]:
             decisions: list[Recorded] = []
-            with connection.transaction():
-                for token, batch in by_token.items():
-                    results = [
-                        item.outcome.as_result(str(item.claim.instance_id))
-                        for item in batch
-                    ]
-                    decisions.extend(
-                        delivery_queue.record_executions(connection, token, results)
-                    )
+            try:
+                with connection.transaction():
+                    for token, batch in by_token.items():
+                        results = [
+                            item.outcome.as_result(str(item.claim.instance_id))
+                            for item in batch
+                        ]
+                        decisions.extend(
+                            delivery_queue.record_executions(connection, token, results)
+                        )
+            except psycopg.OperationalError:
+                raise
+            except psycopg.Error as error:
+                # One result the database rejects must not take the batch,
+                # and the worker, down with it.
+                log.error(
+                    "recording %d results failed, recording one at a time: %s",
+                    len(self._pending),
+                    _first_line(error),
+                )
+                return [
+                    decision
+                    for item in self._pending
+                    for decision in _record_alone(connection, item)
+                ]
             return decisions
 
         decisions = self._with_connection(record, default=None)
@@ -244,8 +264,8 @@ class Worker:
         return True
 
     def _with_connection(
-        self, action: Callable[[psycopg.Connection], object], *, default: object
-    ) -> object:
+        self, action: Callable[[psycopg.Connection], _T], *, default: _D
+    ) -> _T | _D:
         """Run action on the main connection, reconnecting once if it was lost.
 
         Returns default when the database stays unreachable; the caller
@@ -316,6 +336,55 @@ class Worker:
     def _notify(self) -> None:
         self._notified.set()
         self._wake.set()
+
+
+def _record_alone(connection: psycopg.Connection, item: _Finished) -> list[Recorded]:
+    """Record one result; if the database rejects it, record it without body.
+
+    Raises only OperationalError, which the caller treats as a lost
+    connection.
+    """
+    instance_id = str(item.claim.instance_id)
+    try:
+        return delivery_queue.record_executions(
+            connection, item.token, [item.outcome.as_result(instance_id)]
+        )
+    except psycopg.OperationalError:
+        raise
+    except psycopg.Error as error:
+        log.error(
+            "result of instance %s rejected by the database, stored without"
+            " the response body: %s",
+            instance_id,
+            _first_line(error),
+            extra={"instance_id": instance_id},
+        )
+    outcome = item.outcome
+    stripped = Outcome(
+        success=outcome.success,
+        message=f"{outcome.message}; response not stored: the database rejected it",
+        duration_ms=outcome.duration_ms,
+        has_response=outcome.has_response,
+        response_status=outcome.response_status,
+        response_headers={} if outcome.has_response else None,
+        response_body=None,
+    )
+    try:
+        return delivery_queue.record_executions(
+            connection, item.token, [stripped.as_result(instance_id)]
+        )
+    except psycopg.OperationalError:
+        raise
+    except psycopg.Error as error:
+        # TODO: such an instance is tried again after its lease; count these
+        # tries and fail the instance for good after a few.
+        log.error(
+            "result of instance %s could not be recorded: %s",
+            instance_id,
+            _first_line(error),
+            extra={"instance_id": instance_id},
+        )
+        return []
 
 
 def _log_outcome(finished: _Finished, decision: Recorded | None) -> None:

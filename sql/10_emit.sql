@@ -69,7 +69,7 @@ BEGIN
     IF jsonb_typeof(NEW.payload) IS DISTINCT FROM 'object' THEN
         RAISE EXCEPTION USING
             ERRCODE = 'WH422',
-            MESSAGE = format('The payload of a %s event must be a JSON object, '
+            MESSAGE = format('The payload of event %s must be a JSON object, '
                              'not %s.', NEW.event_code,
                              coalesce(jsonb_typeof(NEW.payload), 'null')),
             HINT = 'Wrap the value in an object.';

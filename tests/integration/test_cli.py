@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import psycopg
+import pytest
 
 
 def _relay(
@@ -95,6 +96,31 @@ def test_cli_unreachable_database_exit_1() -> None:
     assert result.returncode == 1
     assert "Cannot connect to PostgreSQL" in result.stderr
     assert "pw" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "payload", ['{"a": "\\u0000"}', '{"a": "\\ud800"}', '{"a": NaN}']
+)
+def test_cli_emit_unstorable_payload_exit_2(
+    database_url: str, db: psycopg.Connection, payload: str
+) -> None:
+    result = _relay(
+        database_url, "emit", "order.created", "--payload", "-", stdin=payload
+    )
+
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    assert db.execute("SELECT count(*) FROM webhooks.outbox").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("command", ["migrate", "prune"])
+def test_cli_malformed_database_url_one_line(command: str) -> None:
+    result = _relay("garbage", command)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "DATABASE_URL is not a valid connection string" in result.stderr
 
 
 def test_cli_prune_deletes_old_finished_rows(

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import pytest
 
 from relay.config import Settings
-from relay.delivery import MAX_BODY_BYTES, Sender, build_request
+from relay.delivery import MAX_BODY_BYTES, Sender, build_request, parse_retry_after
 from tests.receiver import Receiver, Response, running_receiver
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -109,6 +109,14 @@ def _read_request(connection: socket.socket) -> None:
         (Response(200, b"plain", {}), "plain"),
         (Response(204), None),
         (Response(200, b"nul\x00byte", {}), "nul\ufffdbyte"),
+        (
+            Response(500, b'{"a": 1e999}', {"content-type": "application/json"}),
+            '{"a": 1e999}',
+        ),
+        (
+            Response(500, b'{"a": NaN}', {"content-type": "application/json"}),
+            '{"a": NaN}',
+        ),
     ],
 )
 def test_sender_response_body_forms(
@@ -130,6 +138,53 @@ def test_sender_headers_are_lowercase(receiver: Receiver, sender: Sender) -> Non
     assert outcome.response_headers is not None
     assert outcome.response_headers["x-request-id"] == "abc"
     assert all(name == name.lower() for name in outcome.response_headers)
+
+
+def test_sender_repeated_headers_keep_every_value(sender: Sender) -> None:
+    def cookies(connection: socket.socket) -> None:
+        _read_request(connection)
+        connection.sendall(
+            b"HTTP/1.1 200 OK\r\nset-cookie: a=1\r\nset-cookie: b=2\r\n"
+            b"x-snow: \xe2\x98\x83\r\ncontent-length: 0\r\n\r\n"
+        )
+
+    with raw_server(cookies) as port:
+        outcome = sender.post(f"http://127.0.0.1:{port}/", _request())  # type: ignore[arg-type]
+
+    assert outcome.response_headers is not None
+    assert outcome.response_headers["set-cookie"] == "a=1, b=2"
+    assert outcome.response_headers["x-snow"] == "\u2603"
+
+
+def test_sender_broken_body_of_2xx_still_succeeds(sender: Sender) -> None:
+    def short_body(connection: socket.socket) -> None:
+        _read_request(connection)
+        connection.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nabc")
+
+    with raw_server(short_body) as port:
+        outcome = sender.post(f"http://127.0.0.1:{port}/", _request())  # type: ignore[arg-type]
+
+    assert outcome.success
+    assert outcome.response_status == 200
+    assert outcome.message.startswith("HTTP 200 OK; response body incomplete: ")
+    assert outcome.response_body == "abc"
+
+
+@pytest.mark.parametrize("value", ["\u00b2", "9" * 400, "soon"])
+def test_parse_retry_after_odd_values_ignored(value: str) -> None:
+    assert parse_retry_after(value) is None
+
+
+def test_sender_invalid_status_line_message(sender: Sender) -> None:
+    def bad_status(connection: socket.socket) -> None:
+        _read_request(connection)
+        connection.sendall(b"HTTP/1.1 abc Nope\r\n\r\n")
+
+    with raw_server(bad_status) as port:
+        outcome = sender.post(f"http://127.0.0.1:{port}/", _request())  # type: ignore[arg-type]
+
+    assert not outcome.success
+    assert outcome.message == "Invalid HTTP response from the receiver"
 
 
 def test_sender_success_message(receiver: Receiver, sender: Sender) -> None:

@@ -61,6 +61,10 @@ def test_load_settings_tokens_with_names() -> None:
         ("WEBHOOKS_TIMEOUT", "ten"),
         ("WEBHOOKS_ALLOW_PRIVATE_TARGETS", "maybe"),
         ("WEBHOOKS_RETRY_DELAYS", "30s,soon"),
+        ("WEBHOOKS_RETRY_DELAYS", "99999999999d"),
+        ("WEBHOOKS_RETRY_DELAYS", "1" + "0" * 400 + "s"),
+        ("WEBHOOKS_DISABLE_AFTER", "99999999999"),
+        ("WEBHOOKS_INSTANCE_RETENTION", "100000000d"),
         ("WEBHOOKS_API_TOKENS", "alice:"),
     ],
 )
