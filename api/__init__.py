@@ -5,11 +5,22 @@ from importlib import metadata
 
 from flask import Flask
 
-from api import events, health, signing_secrets, webhooks
+from api import (
+    events,
+    health,
+    instances,
+    notifications,
+    operator_actions,
+    signing_secrets,
+    webhook_tests,
+    webhooks,
+)
 from api.auth import register_bearer_auth
 from api.database import init_database
 from api.errors import WebhooksApi, register_error_handlers
+from api.sender import init_sender
 from relay.config import Settings, load_settings
+from relay.delivery import Sender
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +38,14 @@ rejected field.
 """
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None, *, sender: Sender | None = None
+) -> Flask:
     """Build the API app, with settings from the environment unless given.
 
-    The database is not contacted here: the connection pool opens on the
-    first request that needs it.
+    sender sends the requests of execute now and the webhook test; one is
+    made from settings unless given. The database is not contacted here:
+    the connection pool opens on the first request that needs it.
     """
     if settings is None:
         settings = load_settings()
@@ -62,9 +76,19 @@ def create_app(settings: Settings | None = None) -> Flask:
         "bearerAuth", {"type": "http", "scheme": "bearer"}
     )
     init_database(app, settings.database_url)
+    init_sender(app, settings, sender)
     register_bearer_auth(app, settings.api_tokens)
     register_error_handlers(app, api)
-    for blueprint in (webhooks.blp, signing_secrets.blp, events.blp, health.blp):
+    for blueprint in (
+        webhooks.blp,
+        signing_secrets.blp,
+        webhook_tests.blp,
+        instances.blp,
+        operator_actions.blp,
+        events.blp,
+        notifications.blp,
+        health.blp,
+    ):
         api.register_blueprint(blueprint)
     return app
 

@@ -84,3 +84,58 @@ class JsonBoolean(ma.fields.Boolean):
         if isinstance(value, bool):
             return value
         raise self.make_error("invalid")
+
+
+class JsonObject(ma.fields.Dict):
+    """A JSON object that can be stored as jsonb and sent in a request.
+
+    PostgreSQL's jsonb cannot hold NUL characters, and a lone surrogate
+    cannot be encoded as UTF-8, so both are rejected in every key and
+    string. Nesting deeper than MAX_JSON_DEPTH is rejected as well, since
+    encoding a request body recurses once per level.
+    """
+
+    MAX_JSON_DEPTH = 64
+
+    default_error_messages: ErrorMessages = {  # noqa: RUF012 (marshmallow merges it)
+        "invalid": "Not a JSON object; send an object of names and values.",
+        "nul": "Must not contain NUL (\\u0000) characters.",
+        "surrogate": "Must not contain unpaired surrogate characters.",
+        "depth": f"Must not be nested more than {MAX_JSON_DEPTH} levels deep.",
+    }
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Any, **kwargs: Any
+    ) -> Any:
+        if not isinstance(value, dict):
+            raise self.make_error("invalid")
+        self._check_contents(value)
+        return value
+
+    def _check_contents(self, value: dict[str, Any]) -> None:
+        # An explicit stack instead of recursion, so that depth is checked
+        # before it could exhaust Python's stack.
+        stack: list[tuple[Any, int]] = [(value, 1)]
+        while stack:
+            item, depth = stack.pop()
+            if isinstance(item, str):
+                self._check_text(item)
+                continue
+            if not isinstance(item, dict | list):
+                continue
+            if depth > self.MAX_JSON_DEPTH:
+                raise self.make_error("depth")
+            if isinstance(item, dict):
+                for key in item:
+                    self._check_text(key)
+                stack.extend((child, depth + 1) for child in item.values())
+            else:
+                stack.extend((child, depth + 1) for child in item)
+
+    def _check_text(self, text: str) -> None:
+        if "\x00" in text:
+            raise self.make_error("nul")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise self.make_error("surrogate") from error

@@ -8,7 +8,9 @@ from relay.database import translated_errors
 
 
 def configure(
-    connection: psycopg.Connection, retry_delays: tuple[timedelta, ...], disable_after: int
+    connection: psycopg.Connection,
+    retry_delays: tuple[timedelta, ...],
+    disable_after: int,
 ) -> None:
     """Store the retry schedule and disable threshold that SQL decisions use."""
     with translated_errors():
@@ -18,7 +20,9 @@ def configure(
         )
 
 
-def prune_instances(connection: psycopg.Connection, before: datetime, limit: int) -> int:
+def prune_instances(
+    connection: psycopg.Connection, before: datetime, limit: int
+) -> int:
     """Delete up to limit finished instances last changed before a time."""
     with translated_errors():
         row = connection.execute(

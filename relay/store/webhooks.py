@@ -264,6 +264,41 @@ def get_signing_secret(connection: psycopg.Connection, webhook_id: uuid.UUID) ->
     return str(row[0])
 
 
+@dataclass(frozen=True)
+class DeliveryTarget:
+    """Where a request to a webhook goes now, and the secrets that sign it."""
+
+    webhook_id: uuid.UUID
+    url: str
+    event_codes: list[str]
+    secrets: list[str]
+
+
+def get_delivery_target(
+    connection: psycopg.Connection, webhook_id: uuid.UUID
+) -> DeliveryTarget:
+    """Return a webhook's URL, event codes and current signing secrets.
+
+    The secrets are those webhooks.signing_secrets gives a claim: the current
+    one, and the previous one while its rotation grace period lasts. Raises
+    NotFound when the webhook does not exist.
+    """
+    with (
+        translated_errors(),
+        connection.cursor(row_factory=class_row(DeliveryTarget)) as cursor,
+    ):
+        cursor.execute(
+            "SELECT w.id AS webhook_id, w.url, w.event_codes,"
+            " webhooks.signing_secrets(w) AS secrets"
+            " FROM webhooks.webhook AS w WHERE w.id = %s",
+            (webhook_id,),
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound(f"Webhook {webhook_id} not found.")
+    return row
+
+
 def rotate_signing_secret(
     connection: psycopg.Connection, webhook_id: uuid.UUID, grace: timedelta
 ) -> str:

@@ -27,6 +27,16 @@ PROTECTED = [
     ("GET", f"/webhooks/{UNKNOWN_ID}", None),
     ("PATCH", f"/webhooks/{UNKNOWN_ID}", {"name": "n"}),
     ("DELETE", f"/webhooks/{UNKNOWN_ID}", None),
+    ("POST", f"/webhooks/{UNKNOWN_ID}/test", None),
+    ("GET", f"/webhooks/{UNKNOWN_ID}/instances", None),
+    ("GET", f"/webhooks/{UNKNOWN_ID}/instances/count", None),
+    ("POST", f"/webhooks/{UNKNOWN_ID}/instances/execute", None),
+    ("POST", f"/webhooks/{UNKNOWN_ID}/recover", {"since": "2024-01-01"}),
+    ("GET", f"/webhook-instances/{UNKNOWN_ID}", None),
+    ("POST", f"/webhook-instances/{UNKNOWN_ID}/execute", None),
+    ("POST", f"/webhook-instances/{UNKNOWN_ID}/cancel", None),
+    ("GET", "/notifications", None),
+    ("POST", f"/notifications/{UNKNOWN_ID}/read", None),
     ("GET", "/webhook-events", None),
     ("GET", "/webhook-events/count", None),
     ("GET", "/openapi.json", None),
@@ -446,8 +456,18 @@ def test_openapi_document(client: FlaskClient) -> None:
         "/webhooks/{webhook_id}",
         "/webhooks/{webhook_id}/secret",
         "/webhooks/{webhook_id}/secret/rotate",
+        "/webhooks/{webhook_id}/test",
+        "/webhooks/{webhook_id}/instances",
+        "/webhooks/{webhook_id}/instances/count",
+        "/webhooks/{webhook_id}/instances/execute",
+        "/webhooks/{webhook_id}/recover",
+        "/webhook-instances/{instance_id}",
+        "/webhook-instances/{instance_id}/execute",
+        "/webhook-instances/{instance_id}/cancel",
         "/webhook-events",
         "/webhook-events/count",
+        "/notifications",
+        "/notifications/{notification_id}/read",
         "/health",
     }
 
@@ -465,8 +485,10 @@ def test_openapi_documents_error_statuses(client: FlaskClient) -> None:
             assert operation.get("description"), where
             if path != "/health":
                 assert "401" in statuses, where
-            if "{webhook_id}" in path:
+            if "_id}" in path:
                 assert "404" in statuses, where
+            if path.startswith("/webhook-instances/") and method == "post":
+                assert "409" in statuses, where
             if operation.get("requestBody") or operation.get("parameters"):
                 assert "422" in statuses, where
             if operation.get("requestBody"):
