@@ -18,6 +18,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from relay.migrate import migrate
+from tests.end_to_end.conftest import receiver, start_relay
 
 _SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "postgres.py"
 
@@ -75,3 +76,6 @@ def private_cluster() -> Iterator[PrivateCluster]:
         yield PrivateCluster(url=url, datadir=datadir, script=script)
     finally:
         script.stop_throwaway_cluster(datadir)
+
+
+__all__ = ["PrivateCluster", "private_cluster", "receiver", "start_relay"]
