@@ -15,6 +15,7 @@ from multiprocessing.context import SpawnProcess
 from types import FrameType
 
 from relay.config import Settings
+from relay.leases import AbandonedClaimSweeper
 from relay.logs import configure_logging
 from relay.mailer import NotificationMailer
 from relay.retention import Pruner
@@ -73,6 +74,7 @@ class Supervisor:
         self._restart_at: dict[str, float] = {}
         self._stopping = False
         self._pruner = Pruner(settings) if prune else None
+        self._sweeper = AbandonedClaimSweeper(settings)
 
     def run(self) -> int:
         """Run until SIGTERM or SIGINT; return the exit code."""
@@ -86,6 +88,7 @@ class Supervisor:
             self._restart_dead_workers()
             if self._pruner is not None:
                 self._pruner.run_if_due()
+            self._sweeper.run_if_due()
             time.sleep(_CHECK_INTERVAL)
         mail_stop.set()
         exit_code = self._stop_all()

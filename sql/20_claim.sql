@@ -191,3 +191,58 @@ BEGIN
     WHERE i.id = p_instance_id;
 END;
 $$;
+
+
+-- hold_abandoned_claims: put back up to p_limit instances whose claim ran
+-- out while their webhook is disabled, and return how many.
+--
+-- The claim takes back an expired lease only for enabled webhooks, so
+-- without this an instance whose relay died would show 'running' until the
+-- webhook is enabled again. Such an instance gets the state its last
+-- execution left: 'success' stays finished, and 'new' (no execution yet) or
+-- 'failed' is held like any other pending instance of a disabled webhook,
+-- so release_instances makes it due again. manual_retry keeps the next
+-- claim from using up a retry that the abandoned claim already used.
+CREATE OR REPLACE FUNCTION webhooks.hold_abandoned_claims(p_limit integer)
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_count integer;
+BEGIN
+    WITH abandoned AS (
+        SELECT
+            r.id,
+            r.execution_count,
+            (SELECT e.success
+             FROM webhooks.execution AS e
+             WHERE e.instance_id = r.id
+             ORDER BY e.created_at DESC, e.id DESC
+             LIMIT 1) AS last_success
+        FROM webhooks.instance AS r
+        JOIN webhooks.webhook AS w
+          ON w.id = r.webhook_id
+        WHERE r.state = 'running'
+          AND r.due_at <= now()
+          AND NOT w.enabled
+        LIMIT p_limit
+        FOR UPDATE OF r SKIP LOCKED
+    )
+    UPDATE webhooks.instance AS i
+    SET state = CASE
+            WHEN a.last_success IS NULL THEN 'new'
+            WHEN a.last_success THEN 'success'
+            ELSE 'failed'
+        END,
+        held = a.last_success IS NOT TRUE,
+        due_at = NULL,
+        lease_token = NULL,
+        manual_retry = a.execution_count > 0,
+        updated_at = now()
+    FROM abandoned AS a
+    WHERE i.id = a.id;
+
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    RETURN v_count;
+END;
+$$;

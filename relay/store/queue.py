@@ -103,3 +103,12 @@ def record_executions(
             (token, Jsonb(results)),
         )
         return cursor.fetchall()
+
+
+def hold_abandoned_claims(connection: psycopg.Connection, limit: int) -> int:
+    """Hold up to limit expired claims of disabled webhooks; return the count."""
+    with translated_errors():
+        row = connection.execute(
+            "SELECT webhooks.hold_abandoned_claims(%s)", (limit,)
+        ).fetchone()
+    return int(row[0]) if row else 0

@@ -7,6 +7,8 @@ from datetime import timedelta
 import psycopg
 import pytest
 
+from relay import leases
+from relay.config import Settings
 from relay.delivery import Outcome
 from relay.errors import Conflict, NotFound
 from relay.store import queue
@@ -460,3 +462,70 @@ def test_claim_cap_ignores_expired_leases(db: psycopg.Connection) -> None:
     claims = queue.claim(db, 10, LEASE, uuid.uuid4(), max_per_webhook=2)
 
     assert len(claims) == 2
+
+
+def test_abandoned_claim_of_disabled_webhook_is_held(db: psycopg.Connection) -> None:
+    webhook_id = _webhook(db)
+    _emit(db)
+    # A first try that failed, then an automatic retry whose relay died.
+    _record(db, *_claim_with_token(db, LEASE), _fail())
+    _make_due(db)
+    queue.claim(db, 1, timedelta(seconds=0), uuid.uuid4())
+    db.execute("SELECT webhooks.set_webhook_enabled(%s, false)", (webhook_id,))
+    assert _instance(db) == ("running", 7, 1, False, True)
+
+    assert queue.hold_abandoned_claims(db, 10) == 1
+
+    assert _instance(db) == ("failed", 7, 1, True, False)
+    db.execute("SELECT webhooks.set_webhook_enabled(%s, true)", (webhook_id,))
+    [retaken] = queue.claim(db, 1, LEASE, uuid.uuid4())
+    assert retaken.retry_number == 1
+    # The abandoned claim used up the retry; taking it again does not.
+    assert _instance(db)[:2] == ("running", 7)
+
+
+def test_abandoned_claim_sweep_leaves_live_leases(db: psycopg.Connection) -> None:
+    webhook_id = _webhook(db)
+    _emit(db, 2)
+    queue.claim(db, 1, LEASE, uuid.uuid4())
+    queue.claim(db, 1, timedelta(seconds=0), uuid.uuid4())
+    db.execute("SELECT webhooks.set_webhook_enabled(%s, false)", (webhook_id,))
+
+    assert queue.hold_abandoned_claims(db, 10) == 1
+
+    states = db.execute(
+        "SELECT state, held FROM webhooks.instance ORDER BY state"
+    ).fetchall()
+    assert states == [("new", True), ("running", False)]
+
+
+def test_abandoned_claim_sweep_skips_enabled_webhook(db: psycopg.Connection) -> None:
+    _webhook(db)
+    _emit(db)
+    queue.claim(db, 1, timedelta(seconds=0), uuid.uuid4())
+
+    assert queue.hold_abandoned_claims(db, 10) == 0
+    assert _instance(db)[0] == "running"
+
+
+def _claim_with_token(
+    db: psycopg.Connection, lease: timedelta
+) -> tuple[uuid.UUID, list[queue.Claim]]:
+    token = uuid.uuid4()
+    return token, queue.claim(db, 1, lease, token)
+
+
+def test_sweep_holds_abandoned_claims_in_batches(
+    database_url: str, db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    webhook_id = _webhook(db)
+    _emit(db, 5)
+    queue.claim(db, 5, timedelta(seconds=0), uuid.uuid4())
+    db.execute("SELECT webhooks.set_webhook_enabled(%s, false)", (webhook_id,))
+    monkeypatch.setattr(leases, "BATCH_SIZE", 2)
+
+    assert leases.sweep(Settings(database_url=database_url)) == 5
+
+    assert db.execute(
+        "SELECT count(*) FROM webhooks.instance WHERE held AND state = 'new'"
+    ).fetchone() == (5,)
