@@ -20,17 +20,23 @@ RUN_BUDGET = 10.0
 class Pruner:
     """Prune on a schedule, from the relay's supervisor process."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, first_run_in: float = 30.0) -> None:
         self._settings = settings
-        self._next_run = time.monotonic() + 30.0
+        self._next_run = time.monotonic() + first_run_in
 
-    def run_if_due(self) -> None:
-        """Prune when the interval has passed; log and go on if that fails."""
+    def run_if_due(self, should_stop: Callable[[], bool] = lambda: False) -> None:
+        """Prune when the interval has passed; log and go on if that fails.
+
+        should_stop is checked between batches, so a stopping relay does
+        not wait for the whole run.
+        """
         if time.monotonic() < self._next_run:
             return
         self._next_run = time.monotonic() + PRUNE_INTERVAL
         try:
-            instances, events = prune(self._settings, budget_seconds=RUN_BUDGET)
+            instances, events = prune(
+                self._settings, budget_seconds=RUN_BUDGET, should_stop=should_stop
+            )
         except DatabaseUnavailable as error:
             log.warning("prune skipped: %s", error)
             return
@@ -48,6 +54,7 @@ def prune(
     *,
     budget_seconds: float | None = None,
     progress: Callable[[int], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> tuple[int, int]:
     """Delete what retention allows, batch by batch; return the two counts.
 
@@ -63,6 +70,7 @@ def prune(
             ),
             deadline,
             progress,
+            should_stop,
         )
         events = _prune_batches(
             lambda: maintenance.prune_events(
@@ -70,6 +78,7 @@ def prune(
             ),
             deadline,
             progress,
+            should_stop,
         )
     return instances, events
 
@@ -78,9 +87,12 @@ def _prune_batches(
     delete_batch: Callable[[], int],
     deadline: float | None,
     progress: Callable[[int], None] | None,
+    should_stop: Callable[[], bool],
 ) -> int:
     total = 0
     while deadline is None or time.monotonic() < deadline:
+        if should_stop():
+            break
         deleted = delete_batch()
         total += deleted
         if progress is not None and deleted:

@@ -12,13 +12,13 @@ import signal
 import threading
 import time
 from multiprocessing.context import SpawnProcess
-from types import FrameType
 
 from relay.config import Settings
-from relay.leases import AbandonedClaimSweeper
+from relay.leases import ExpiredClaimSweeper
 from relay.logs import configure_logging
 from relay.mailer import NotificationMailer
 from relay.retention import Pruner
+from relay.signals import watch_signals
 from relay.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def run_worker_process(
     worker = Worker(settings, concurrency=concurrency, name=name)
     stop_requests = 0
 
-    def request_stop(signum: int, frame: FrameType | None) -> None:
+    def request_stop(signum: signal.Signals) -> None:
         nonlocal stop_requests
         stop_requests += 1
         if stop_requests > 1:
@@ -45,7 +45,7 @@ def run_worker_process(
             os._exit(1)
         worker.stop()
 
-    signal.signal(signal.SIGTERM, request_stop)
+    watch_signals([signal.SIGTERM], request_stop)
     # Ctrl-C reaches the whole process group; the supervisor answers it by
     # sending one SIGTERM, so the worker ignores the SIGINT itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -72,26 +72,26 @@ class Supervisor:
         self._log_format = log_format
         self._processes: dict[str, SpawnProcess] = {}
         self._restart_at: dict[str, float] = {}
-        self._stopping = False
+        self._stopping = threading.Event()
         self._pruner = Pruner(settings) if prune else None
-        self._sweeper = AbandonedClaimSweeper(settings)
+        self._sweeper = ExpiredClaimSweeper(settings)
 
     def run(self) -> int:
         """Run until SIGTERM or SIGINT; return the exit code."""
-        signal.signal(signal.SIGTERM, self._request_stop)
-        signal.signal(signal.SIGINT, self._request_stop)
+        watch_signals([signal.SIGTERM, signal.SIGINT], self._request_stop)
         for number in range(1, self._workers + 1):
             self._start(f"worker-{number}")
         mail_stop = threading.Event()
         mail_thread = self._start_mailer(mail_stop)
-        while not self._stopping:
+        while not self._stopping.is_set():
             self._restart_dead_workers()
             if self._pruner is not None:
-                self._pruner.run_if_due()
+                self._pruner.run_if_due(self._stopping.is_set)
             self._sweeper.run_if_due()
-            time.sleep(_CHECK_INTERVAL)
+            self._stopping.wait(_CHECK_INTERVAL)
         mail_stop.set()
         exit_code = self._stop_all()
+        self._sweeper.close()
         if mail_thread is not None:
             mail_thread.join(15)
         return exit_code
@@ -110,11 +110,13 @@ class Supervisor:
         )
         return thread
 
-    def _request_stop(self, signum: int, frame: FrameType | None) -> None:
-        if self._stopping:
+    def _request_stop(self, signum: signal.Signals) -> None:
+        # Runs on the signal watcher thread; the main loop wakes from its
+        # wait on _stopping at once, or after the current prune batch.
+        if self._stopping.is_set():
             return
-        log.info("stopping: %s received", signal.Signals(signum).name)
-        self._stopping = True
+        log.info("stopping: %s received", signum.name)
+        self._stopping.set()
 
     def _start(self, name: str) -> None:
         process = _SPAWN.Process(
@@ -142,7 +144,7 @@ class Supervisor:
     def _restart_dead_workers(self) -> None:
         now = time.monotonic()
         for name, process in list(self._processes.items()):
-            if process.is_alive() or self._stopping:
+            if process.is_alive() or self._stopping.is_set():
                 continue
             if name not in self._restart_at:
                 log.error(
@@ -160,8 +162,10 @@ class Supervisor:
 
     def _stop_all(self) -> int:
         for process in self._processes.values():
-            if process.is_alive() and process.pid is not None:
-                process.terminate()  # SIGTERM: finish in-flight, then exit
+            if process.is_alive():
+                # One SIGTERM: finish what is in flight, then exit. A second
+                # one would make the worker exit without recording it.
+                process.terminate()
         # Requests in flight end within the timeout; recording takes little.
         deadline = time.monotonic() + self._settings.timeout + 5
         for process in self._processes.values():
