@@ -1,7 +1,9 @@
-"""Put back the claims that a dead relay left on disabled webhooks."""
+"""Reset the claims that a dead relay process left behind."""
 
 import logging
 import time
+
+import psycopg
 
 from relay.config import Settings
 from relay.database import connect
@@ -10,22 +12,19 @@ from relay.store import queue
 
 log = logging.getLogger(__name__)
 
-# The supervisor looks this often; a claim expires after the lease anyway,
-# so a shorter interval would only add queries.
-SWEEP_INTERVAL = 30.0
+# An expired claim shows 'running' for at most about this long. The query
+# reads only the running instances through a partial index, so it is cheap.
+SWEEP_INTERVAL = 2.0
 BATCH_SIZE = 500
 
 
-class AbandonedClaimSweeper:
-    """Hold expired claims of disabled webhooks, from the supervisor process.
-
-    The claim path takes back expired claims of enabled webhooks by itself;
-    this covers the disabled ones, which it never looks at.
-    """
+class ExpiredClaimSweeper:
+    """Reset expired claims on a schedule, from the supervisor process."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._next_run = time.monotonic() + SWEEP_INTERVAL
+        self._connection: psycopg.Connection | None = None
 
     def run_if_due(self) -> None:
         """Sweep when the interval has passed; log and go on if that fails."""
@@ -33,25 +32,37 @@ class AbandonedClaimSweeper:
             return
         self._next_run = time.monotonic() + SWEEP_INTERVAL
         try:
-            count = sweep(self._settings)
+            if self._connection is None or self._connection.closed:
+                self._connection = connect(self._settings.database_url)
+            count = sweep(self._connection)
         except DatabaseUnavailable as error:
-            log.warning("sweep of abandoned claims skipped: %s", error)
+            # The workers log the lost database; one line each is enough.
+            log.debug("sweep of expired claims skipped: %s", error)
+            self.close()
             return
         if count:
             log.warning(
-                "put back %d instances whose relay stopped while their webhook"
-                " was disabled",
+                "reset %d instances whose claim expired; a relay process"
+                " stopped while delivering them",
                 count,
                 extra={"instances": count},
             )
 
+    def close(self) -> None:
+        """Close the sweeper's connection, if it has one."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
-def sweep(settings: Settings) -> int:
-    """Hold every expired claim of a disabled webhook; return the count."""
+
+def sweep(connection: psycopg.Connection) -> int:
+    """Reset every expired claim, batch by batch; return the count.
+
+    The connection must be in autocommit mode, so each batch commits alone.
+    """
     total = 0
-    with connect(settings.database_url) as connection:
-        while True:
-            count = queue.hold_abandoned_claims(connection, BATCH_SIZE)
-            total += count
-            if count < BATCH_SIZE:
-                return total
+    while True:
+        count = queue.reset_expired_claims(connection, BATCH_SIZE)
+        total += count
+        if count < BATCH_SIZE:
+            return total

@@ -193,27 +193,29 @@ END;
 $$;
 
 
--- hold_abandoned_claims: put back up to p_limit instances whose claim ran
--- out while their webhook is disabled, and return how many.
+-- reset_expired_claims: give up to p_limit instances whose claim ran out,
+-- because their relay died, the state their last execution left, and
+-- return how many.
 --
--- The claim takes back an expired lease only for enabled webhooks, so
--- without this an instance whose relay died would show 'running' until the
--- webhook is enabled again. Such an instance gets the state its last
--- execution left: 'success' stays finished, and 'new' (no execution yet) or
--- 'failed' is held like any other pending instance of a disabled webhook,
--- so release_instances makes it due again. manual_retry keeps the next
--- claim from using up a retry that the abandoned claim already used.
-CREATE OR REPLACE FUNCTION webhooks.hold_abandoned_claims(p_limit integer)
+-- The claim path would take such an instance again, but only when its turn
+-- in due order comes, behind any backlog, and never for a disabled webhook;
+-- until then it would show 'running' although nothing runs it. 'success'
+-- stays finished. 'new' (no execution yet) and 'failed' become due now, or
+-- are held when the webhook is disabled, so release_instances makes them
+-- due. manual_retry keeps the next claim from using up a retry that the
+-- expired claim already used.
+CREATE OR REPLACE FUNCTION webhooks.reset_expired_claims(p_limit integer)
 RETURNS integer
 LANGUAGE plpgsql
 AS $$
 DECLARE
     v_count integer;
 BEGIN
-    WITH abandoned AS (
+    WITH expired AS (
         SELECT
             r.id,
             r.execution_count,
+            w.enabled,
             (SELECT e.success
              FROM webhooks.execution AS e
              WHERE e.instance_id = r.id
@@ -224,23 +226,24 @@ BEGIN
           ON w.id = r.webhook_id
         WHERE r.state = 'running'
           AND r.due_at <= now()
-          AND NOT w.enabled
         LIMIT p_limit
         FOR UPDATE OF r SKIP LOCKED
     )
     UPDATE webhooks.instance AS i
     SET state = CASE
-            WHEN a.last_success IS NULL THEN 'new'
-            WHEN a.last_success THEN 'success'
+            WHEN x.last_success IS NULL THEN 'new'
+            WHEN x.last_success THEN 'success'
             ELSE 'failed'
         END,
-        held = a.last_success IS NOT TRUE,
-        due_at = NULL,
+        held = NOT x.enabled AND x.last_success IS NOT TRUE,
+        due_at = CASE
+            WHEN x.enabled AND x.last_success IS NOT TRUE THEN now()
+        END,
         lease_token = NULL,
-        manual_retry = a.execution_count > 0,
+        manual_retry = x.execution_count > 0,
         updated_at = now()
-    FROM abandoned AS a
-    WHERE i.id = a.id;
+    FROM expired AS x
+    WHERE i.id = x.id;
 
     GET DIAGNOSTICS v_count = ROW_COUNT;
     RETURN v_count;

@@ -105,10 +105,10 @@ def record_executions(
         return cursor.fetchall()
 
 
-def hold_abandoned_claims(connection: psycopg.Connection, limit: int) -> int:
-    """Hold up to limit expired claims of disabled webhooks; return the count."""
+def reset_expired_claims(connection: psycopg.Connection, limit: int) -> int:
+    """Reset up to limit instances whose claim ran out; return the count."""
     with translated_errors():
         row = connection.execute(
-            "SELECT webhooks.hold_abandoned_claims(%s)", (limit,)
+            "SELECT webhooks.reset_expired_claims(%s)", (limit,)
         ).fetchone()
     return int(row[0]) if row else 0

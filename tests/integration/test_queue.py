@@ -8,7 +8,6 @@ import psycopg
 import pytest
 
 from relay import leases
-from relay.config import Settings
 from relay.delivery import Outcome
 from relay.errors import Conflict, NotFound
 from relay.store import queue
@@ -464,7 +463,7 @@ def test_claim_cap_ignores_expired_leases(db: psycopg.Connection) -> None:
     assert len(claims) == 2
 
 
-def test_abandoned_claim_of_disabled_webhook_is_held(db: psycopg.Connection) -> None:
+def test_expired_claim_of_disabled_webhook_is_held(db: psycopg.Connection) -> None:
     webhook_id = _webhook(db)
     _emit(db)
     # A first try that failed, then an automatic retry whose relay died.
@@ -474,38 +473,71 @@ def test_abandoned_claim_of_disabled_webhook_is_held(db: psycopg.Connection) -> 
     db.execute("SELECT webhooks.set_webhook_enabled(%s, false)", (webhook_id,))
     assert _instance(db) == ("running", 7, 1, False, True)
 
-    assert queue.hold_abandoned_claims(db, 10) == 1
+    assert queue.reset_expired_claims(db, 10) == 1
 
     assert _instance(db) == ("failed", 7, 1, True, False)
     db.execute("SELECT webhooks.set_webhook_enabled(%s, true)", (webhook_id,))
     [retaken] = queue.claim(db, 1, LEASE, uuid.uuid4())
     assert retaken.retry_number == 1
-    # The abandoned claim used up the retry; taking it again does not.
+    # The expired claim used up the retry; taking it again does not.
     assert _instance(db)[:2] == ("running", 7)
 
 
-def test_abandoned_claim_sweep_leaves_live_leases(db: psycopg.Connection) -> None:
-    webhook_id = _webhook(db)
+def test_expired_claim_of_enabled_webhook_is_due(db: psycopg.Connection) -> None:
+    _webhook(db)
+    _emit(db)
+    token = uuid.uuid4()
+    [claim] = queue.claim(db, 1, timedelta(seconds=0), token)
+
+    assert queue.reset_expired_claims(db, 10) == 1
+
+    assert _instance(db) == ("new", 8, 0, False, True)
+    # The dead relay's late result no longer counts.
+    assert _record(db, token, [claim], _ok()) == []
+    assert len(queue.claim(db, 1, LEASE, uuid.uuid4())) == 1
+
+
+def test_expired_claim_after_success_stays_success(db: psycopg.Connection) -> None:
+    _webhook(db)
+    _emit(db)
+    _record(db, *_claim_with_token(db, LEASE), _ok())
+    [instance_id] = db.execute("SELECT id FROM webhooks.instance").fetchone() or []
+    # Execute now whose process died before it recorded the try.
+    queue.start_execution(db, instance_id, timedelta(seconds=0), uuid.uuid4())
+
+    assert queue.reset_expired_claims(db, 10) == 1
+
+    assert _instance(db) == ("success", 8, 1, False, False)
+
+
+def test_expired_claim_reset_leaves_live_leases(db: psycopg.Connection) -> None:
+    _webhook(db)
     _emit(db, 2)
     queue.claim(db, 1, LEASE, uuid.uuid4())
     queue.claim(db, 1, timedelta(seconds=0), uuid.uuid4())
-    db.execute("SELECT webhooks.set_webhook_enabled(%s, false)", (webhook_id,))
 
-    assert queue.hold_abandoned_claims(db, 10) == 1
+    assert queue.reset_expired_claims(db, 10) == 1
 
     states = db.execute(
-        "SELECT state, held FROM webhooks.instance ORDER BY state"
+        "SELECT state, due_at > now() FROM webhooks.instance ORDER BY state"
     ).fetchall()
-    assert states == [("new", True), ("running", False)]
+    assert states == [("new", False), ("running", True)]
 
 
-def test_abandoned_claim_sweep_skips_enabled_webhook(db: psycopg.Connection) -> None:
+def test_sweep_resets_expired_claims_in_batches(
+    database_url: str, db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _webhook(db)
-    _emit(db)
-    queue.claim(db, 1, timedelta(seconds=0), uuid.uuid4())
+    _emit(db, 5)
+    queue.claim(db, 5, timedelta(seconds=0), uuid.uuid4())
+    monkeypatch.setattr(leases, "BATCH_SIZE", 2)
 
-    assert queue.hold_abandoned_claims(db, 10) == 0
-    assert _instance(db)[0] == "running"
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        assert leases.sweep(connection) == 5
+
+    assert db.execute(
+        "SELECT count(*) FROM webhooks.instance WHERE state = 'new'"
+    ).fetchone() == (5,)
 
 
 def _claim_with_token(
@@ -513,19 +545,3 @@ def _claim_with_token(
 ) -> tuple[uuid.UUID, list[queue.Claim]]:
     token = uuid.uuid4()
     return token, queue.claim(db, 1, lease, token)
-
-
-def test_sweep_holds_abandoned_claims_in_batches(
-    database_url: str, db: psycopg.Connection, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    webhook_id = _webhook(db)
-    _emit(db, 5)
-    queue.claim(db, 5, timedelta(seconds=0), uuid.uuid4())
-    db.execute("SELECT webhooks.set_webhook_enabled(%s, false)", (webhook_id,))
-    monkeypatch.setattr(leases, "BATCH_SIZE", 2)
-
-    assert leases.sweep(Settings(database_url=database_url)) == 5
-
-    assert db.execute(
-        "SELECT count(*) FROM webhooks.instance WHERE held AND state = 'new'"
-    ).fetchone() == (5,)
