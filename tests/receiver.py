@@ -109,12 +109,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         response = self.receiver.next_response(self.path)
         if response.delay:
             time.sleep(response.delay)
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("content-length", str(len(response.body)))
-        self.end_headers()
-        self.wfile.write(response.body)
+        try:
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("content-length", str(len(response.body)))
+            self.end_headers()
+            self.wfile.write(response.body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The sender gave up (its timeout, or a test killed it).
+            self.close_connection = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
