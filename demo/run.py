@@ -56,13 +56,16 @@ WEBHOOKS = [
         ],
     },
 ]
+# The two shipment events go out back to back: both first tries must fail
+# before the first retry succeeds, so that the warehouse webhook reaches
+# two successive failures (a warning) and then recovers.
 EVENT_ORDER = [
     "import.started",
     "product.created",
     "order.created",
-    "shipment.created",
     "invoice.created",
     "order.updated",
+    "shipment.created",
     "shipment.updated",
     "product.updated",
     "import.finished",
@@ -89,7 +92,7 @@ class Demo:
                 # Everything runs on 127.0.0.1, which the guard blocks by default.
                 "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true",
                 # Short delays and threshold so the flows finish in seconds.
-                "WEBHOOKS_RETRY_DELAYS": "2s,4s,8s,16s",
+                "WEBHOOKS_RETRY_DELAYS": "3s,4s,8s,16s",
                 "WEBHOOKS_DISABLE_AFTER": "3",
                 "PYTHONUNBUFFERED": "1",
             }

@@ -181,7 +181,8 @@ def emit(context: click.Context, code: str, payload_file: Any) -> None:
         # Such as a NUL character or a lone surrogate in a string.
         message = error.diag.message_primary or str(error)
         _fail(f"the database rejected the payload: {message}", EXIT_USAGE)
-    click.echo(f"event {event_id} ({code}) emitted to {instances} webhooks")
+    webhooks = "webhook" if instances == 1 else "webhooks"
+    click.echo(f"event {event_id} ({code}) emitted to {instances} {webhooks}")
 
 
 def _reject_json_constant(name: str) -> Any:

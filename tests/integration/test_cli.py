@@ -39,7 +39,8 @@ def test_cli_emit_from_stdin(database_url: str, db: psycopg.Connection) -> None:
     )
 
     assert result.returncode == 0, result.stderr
-    assert "emitted to 1 webhooks" in result.stdout
+    assert "emitted to 1 webhook" in result.stdout
+    assert "emitted to 1 webhooks" not in result.stdout
     row = db.execute("SELECT payload FROM webhooks.outbox").fetchone()
     assert row == ({"id": 1},)
 
