@@ -17,6 +17,7 @@ from types import FrameType
 from relay.config import Settings
 from relay.logs import configure_logging
 from relay.mailer import NotificationMailer
+from relay.metrics_exporter import MULTIPROCESS_DIRECTORY_VARIABLE, MetricsExporter
 from relay.retention import Pruner
 from relay.worker import Worker
 
@@ -63,6 +64,7 @@ class Supervisor:
         log_level: str,
         log_format: str,
         prune: bool = True,
+        metrics: MetricsExporter | None = None,
     ) -> None:
         self._settings = settings
         self._workers = workers
@@ -73,11 +75,16 @@ class Supervisor:
         self._restart_at: dict[str, float] = {}
         self._stopping = False
         self._pruner = Pruner(settings) if prune else None
+        self._metrics = metrics
 
     def run(self) -> int:
         """Run until SIGTERM or SIGINT; return the exit code."""
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
+        if self._metrics is not None:
+            # Spawned workers inherit the environment; prometheus-client
+            # reads this variable when a worker imports it.
+            os.environ[MULTIPROCESS_DIRECTORY_VARIABLE] = self._metrics.directory
         for number in range(1, self._workers + 1):
             self._start(f"worker-{number}")
         mail_stop = threading.Event()
@@ -91,6 +98,8 @@ class Supervisor:
         exit_code = self._stop_all()
         if mail_thread is not None:
             mail_thread.join(15)
+        if self._metrics is not None:
+            self._metrics.close()
         return exit_code
 
     def _start_mailer(self, stop: threading.Event) -> threading.Thread | None:
@@ -150,6 +159,8 @@ class Supervisor:
                     extra={"pid": process.pid, "exit_code": process.exitcode},
                 )
                 self._restart_at[name] = now + _RESTART_DELAY
+                if self._metrics is not None and process.pid is not None:
+                    self._metrics.forget_worker(process.pid)
             if now >= self._restart_at[name]:
                 del self._restart_at[name]
                 process.close()
