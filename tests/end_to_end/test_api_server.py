@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.end_to_end.conftest import wait_until
@@ -168,3 +169,17 @@ def test_api_server_removes_its_metrics_directory(
     assert api_server.process.wait(20) == 0
 
     assert not directory.exists()
+
+
+def test_api_server_passes_compose_healthcheck(api_server: ApiServer) -> None:
+    compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+    command = compose["services"]["api"]["healthcheck"]["test"]
+    assert command[:2] == ["CMD", "python"]
+    # The container's port 8000 is this test server's port.
+    arguments = [part.replace(":8000/", f":{api_server.port}/") for part in command[2:]]
+
+    probe = subprocess.run(
+        [sys.executable, *arguments], capture_output=True, text=True, timeout=30
+    )
+
+    assert probe.returncode == 0, probe.stderr
