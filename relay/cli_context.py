@@ -1,4 +1,4 @@
-"""What every `relay` command shares: exit codes, errors, settings, logging.
+"""Exit codes, error output, settings and logging options of `relay` commands.
 
 Exit codes: 0 success, 1 runtime failure (such as a database that cannot
 be reached), 2 invalid usage or configuration (a bad option, variable or
@@ -75,7 +75,7 @@ def _reconfigure_logging(
 
 
 class _Progress:
-    """What a progress bar offers the commands, also when none is drawn."""
+    """A progress bar, or a stand-in that draws nothing."""
 
     def __init__(self, bar: Any = None) -> None:
         self._bar = bar

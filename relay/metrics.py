@@ -1,9 +1,9 @@
 """The Prometheus metrics that relay worker processes record.
 
-Workers are separate processes, so the values are summed by
-prometheus-client's multiprocess mode: `relay run` with a metrics port
-sets PROMETHEUS_MULTIPROC_DIR to a fresh directory before it spawns the
-workers, each worker writes its values to files there, and the
+Workers are separate processes, so prometheus-client's multiprocess mode
+sums their values. `relay run` with a metrics port sets
+PROMETHEUS_MULTIPROC_DIR to a fresh directory before it spawns the
+workers. Each worker writes its values to files there, and the
 supervisor reads them all when Prometheus scrapes it (see
 relay.metrics_exporter). Without a metrics port the values stay in each
 worker's memory and nobody reads them.

@@ -3,7 +3,7 @@
 The exporter owns a fresh directory for prometheus-client's
 multiprocess mode, one per `relay run`, so no file of an earlier run is
 summed in. The supervisor hands it to the workers through
-PROMETHEUS_MULTIPROC_DIR before spawning them; a scrape then sums the
+PROMETHEUS_MULTIPROC_DIR before spawning them. A scrape sums the
 workers' files and adds the queue figures read from SQL at that moment.
 """
 

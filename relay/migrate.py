@@ -20,7 +20,6 @@ from relay.database import connect
 log = logging.getLogger(__name__)
 
 
-
 def _find_schema_root() -> Path:
     """Return the directory that holds migrations/ and sql/.
 

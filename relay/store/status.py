@@ -1,8 +1,9 @@
 """Queue and webhook figures for `relay status` and the relay's metrics.
 
-Each query reads only the scheduled part of the instance table (the rows
-in the claim index, where due_at is set) and the held instances' own
-index, so its cost grows with the queue, never with the finished history.
+The instance queries filter on the predicates of two partial indexes:
+the claim index (due_at IS NOT NULL) and the held index. PostgreSQL can
+so read the queue without the finished history, and the cost follows
+the queue's length.
 """
 
 import uuid
