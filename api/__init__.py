@@ -18,6 +18,7 @@ from api import (
 from api.auth import register_bearer_auth
 from api.database import init_database
 from api.errors import WebhooksApi, register_error_handlers
+from api.metrics import init_metrics
 from api.sender import init_sender
 from relay.config import Settings, load_settings
 from relay.delivery import Sender
@@ -77,6 +78,7 @@ def create_app(
     )
     init_database(app, settings.database_url)
     init_sender(app, settings, sender)
+    init_metrics(app)
     register_bearer_auth(app, settings.api_tokens)
     register_error_handlers(app, api)
     for blueprint in (

@@ -2,7 +2,8 @@
 
 Every path needs ``Authorization: Bearer <token>`` with one of the tokens
 from WEBHOOKS_API_TOKENS, except /health, which load balancers call without
-credentials, and /admin/, whose pages have their own login. The operator
+credentials, /metrics, which Prometheus scrapes (api.metrics says why it
+is public), and /admin/, whose pages have their own login. The operator
 name of the matched token is kept in flask.g.operator.
 """
 
@@ -14,7 +15,7 @@ from flask import Flask, g, request
 from api.errors import abort
 from relay.config import ApiToken
 
-PUBLIC_PATHS = frozenset({"/health"})
+PUBLIC_PATHS = frozenset({"/health", "/metrics"})
 PUBLIC_PREFIX = "/admin"
 
 

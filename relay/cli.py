@@ -1,44 +1,44 @@
 """The ``relay`` command: migrate, run the daemon, emit events, prune.
 
-Exit codes: 0 success, 1 runtime failure (such as a database error),
-2 invalid usage or configuration.
+Status, webhooks and recover live in their own modules and are added to
+the group at the end of this one. The exit codes are described in
+relay.cli_context.
 """
 
 import json
 import logging
 import sys
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 import psycopg
 
-from relay.config import ConfigError, Settings, load_settings
+from relay.cli_context import (
+    EXIT_CODES_EPILOG,
+    EXIT_USAGE,
+    LOG_FORMATS,
+    LOG_LEVELS,
+    logging_options,
+    progress,
+)
+from relay.cli_context import fail as _fail
+from relay.cli_context import settings_of as _settings
+from relay.cli_status import status
+from relay.cli_webhooks import recover, webhooks
+from relay.config import ConfigError, load_settings
 from relay.database import connect
 from relay.errors import DatabaseUnavailable, WebhooksError
 from relay.logs import configure_logging
 
 log = logging.getLogger(__name__)
 
-EXIT_FAILURE = 1
-EXIT_USAGE = 2
 
-
-def _fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
-    click.echo(f"relay: {message}", err=True)
-    sys.exit(code)
-
-
-def _settings(context: click.Context) -> Settings:
-    settings: Settings = context.obj["settings"]
-    return settings
-
-
-@click.group()
+@click.group(epilog=EXIT_CODES_EPILOG)
 @click.option(
     "--log-level",
     default="INFO",
     show_default=True,
-    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
     help="Lowest level of log line to print.",
 )
 @click.option(
@@ -46,7 +46,7 @@ def _settings(context: click.Context) -> Settings:
     default="text",
     show_default=True,
     envvar="WEBHOOKS_LOG_FORMAT",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(LOG_FORMATS),
     help="Plain text lines, or one JSON object per line [env WEBHOOKS_LOG_FORMAT].",
 )
 @click.pass_context
@@ -54,7 +54,8 @@ def main(context: click.Context, log_level: str, log_format: str) -> None:
     """Streto Webhooks relay: deliver the webhooks stored in PostgreSQL.
 
     The database comes from DATABASE_URL; the other settings from the
-    WEBHOOKS_* variables described in the README.
+    WEBHOOKS_* variables described in the README. --log-level and
+    --log-format may also follow the command's name.
     """
     configure_logging(log_level, log_format)
     try:
@@ -68,7 +69,8 @@ def main(context: click.Context, log_level: str, log_format: str) -> None:
     }
 
 
-@main.command()
+@main.command(epilog=EXIT_CODES_EPILOG)
+@logging_options
 @click.pass_context
 def migrate(context: click.Context) -> None:
     """Create or upgrade the webhooks schema; safe while relays run."""
@@ -86,7 +88,8 @@ def migrate(context: click.Context) -> None:
     )
 
 
-@main.command()
+@main.command(epilog=EXIT_CODES_EPILOG)
+@logging_options
 @click.option(
     "--workers",
     default=2,
@@ -101,13 +104,37 @@ def migrate(context: click.Context) -> None:
     type=click.IntRange(1, 500),
     help="Requests in flight at once in each worker process.",
 )
+@click.option(
+    "--metrics-port",
+    envvar="WEBHOOKS_METRICS_PORT",
+    type=click.IntRange(0, 65535),
+    help="TCP port of the Prometheus /metrics endpoint; off when not set,"
+    " 0 picks a free port [env WEBHOOKS_METRICS_PORT].",
+)
+@click.option(
+    "--metrics-address",
+    envvar="WEBHOOKS_METRICS_ADDRESS",
+    default="127.0.0.1",
+    show_default=True,
+    help="IP address the /metrics endpoint listens on [env WEBHOOKS_METRICS_ADDRESS].",
+)
 @click.pass_context
-def run(context: click.Context, workers: int, concurrency: int) -> None:
+def run(
+    context: click.Context,
+    workers: int,
+    concurrency: int,
+    metrics_port: int | None,
+    metrics_address: str,
+) -> None:
     """Deliver webhooks until SIGTERM or Ctrl-C.
 
     On SIGTERM or Ctrl-C the relay stops claiming, finishes the requests in
     flight (at most WEBHOOKS_TIMEOUT seconds), records them and exits 0.
+    With --metrics-port, the supervisor serves Prometheus metrics summed
+    over all worker processes, plus queue figures read from PostgreSQL on
+    each scrape.
     """
+    from relay.metrics_exporter import MetricsExporter
     from relay.store.maintenance import configure, schema_version
     from relay.supervisor import Supervisor
 
@@ -133,17 +160,30 @@ def run(context: click.Context, workers: int, concurrency: int) -> None:
         settings.timeout,
         extra={"workers": workers, "concurrency": concurrency},
     )
+    metrics = None
+    if metrics_port is not None:
+        metrics = MetricsExporter(settings.database_url, metrics_address, metrics_port)
+        try:
+            metrics.start()
+        except OSError as error:
+            _fail(
+                f"cannot serve metrics on {metrics_address}:{metrics_port}:"
+                f" {error.strerror or error}; choose another WEBHOOKS_METRICS_PORT"
+                " or WEBHOOKS_METRICS_ADDRESS."
+            )
     supervisor = Supervisor(
         settings,
         workers=workers,
         concurrency=concurrency,
         log_level=context.obj["log_level"],
         log_format=context.obj["log_format"],
+        metrics=metrics,
     )
     sys.exit(supervisor.run())
 
 
-@main.command()
+@main.command(epilog=EXIT_CODES_EPILOG)
+@logging_options
 @click.argument("code")
 @click.option(
     "--payload",
@@ -189,28 +229,23 @@ def _reject_json_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
-@main.command()
+@main.command(epilog=EXIT_CODES_EPILOG)
+@logging_options
 @click.pass_context
 def prune(context: click.Context) -> None:
     """Delete finished instances and old events past their retention.
 
     Instances older than WEBHOOKS_INSTANCE_RETENTION (default 30d) and
     events older than WEBHOOKS_EVENT_RETENTION (default 7d) that no instance
-    refers to, in batches of 500 rows.
+    refers to, in batches of 500 rows. A terminal gets a progress bar of
+    the rows deleted.
     """
     from relay.retention import prune as prune_rows
 
     settings = _settings(context)
-    deleted = 0
-    with click.progressbar(length=0, label="pruning", show_pos=True) as bar:
-
-        def advance(count: int) -> None:
-            nonlocal deleted
-            deleted += count
-            bar.update(count)
-
+    with progress("pruning rows") as bar:
         try:
-            instances, events = prune_rows(settings, progress=advance)
+            instances, events = prune_rows(settings, progress=bar.update)
         except DatabaseUnavailable as error:
             _fail(str(error))
     click.echo(f"deleted {instances} instances and {events} events")
@@ -219,3 +254,8 @@ def prune(context: click.Context) -> None:
 def _describe_database(connection: Any) -> str:
     info = connection.info
     return f"{info.host}:{info.port}/{info.dbname}"
+
+
+main.add_command(status)
+main.add_command(webhooks)
+main.add_command(recover)

@@ -7,6 +7,7 @@ bodies without stopping callers that are already running them.
 """
 
 import logging
+import sys
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -18,7 +19,21 @@ from relay.database import connect
 
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+def _find_schema_root() -> Path:
+    """Return the directory that holds migrations/ and sql/.
+
+    In a source checkout (and an editable install) they sit next to the
+    relay package. A wheel installs them as data files under
+    <prefix>/share/streto-webhooks, see [options.data_files] in setup.cfg.
+    """
+    source_tree = Path(__file__).resolve().parent.parent
+    if (source_tree / "migrations").is_dir():
+        return source_tree
+    return Path(sys.prefix) / "share" / "streto-webhooks"
+
+
+PROJECT_ROOT = _find_schema_root()
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 SQL_DIR = PROJECT_ROOT / "sql"
 

@@ -17,6 +17,7 @@ from relay.config import Settings
 from relay.leases import ExpiredClaimSweeper
 from relay.logs import configure_logging
 from relay.mailer import NotificationMailer
+from relay.metrics_exporter import MULTIPROCESS_DIRECTORY_VARIABLE, MetricsExporter
 from relay.retention import Pruner
 from relay.signals import watch_signals
 from relay.worker import Worker
@@ -64,6 +65,7 @@ class Supervisor:
         log_level: str,
         log_format: str,
         prune: bool = True,
+        metrics: MetricsExporter | None = None,
     ) -> None:
         self._settings = settings
         self._workers = workers
@@ -75,10 +77,15 @@ class Supervisor:
         self._stopping = threading.Event()
         self._pruner = Pruner(settings) if prune else None
         self._sweeper = ExpiredClaimSweeper(settings)
+        self._metrics = metrics
 
     def run(self) -> int:
         """Run until SIGTERM or SIGINT; return the exit code."""
         watch_signals([signal.SIGTERM, signal.SIGINT], self._request_stop)
+        if self._metrics is not None:
+            # Spawned workers inherit the environment; prometheus-client
+            # reads this variable when a worker imports it.
+            os.environ[MULTIPROCESS_DIRECTORY_VARIABLE] = self._metrics.directory
         for number in range(1, self._workers + 1):
             self._start(f"worker-{number}")
         mail_stop = threading.Event()
@@ -94,6 +101,8 @@ class Supervisor:
         self._sweeper.close()
         if mail_thread is not None:
             mail_thread.join(15)
+        if self._metrics is not None:
+            self._metrics.close()
         return exit_code
 
     def _start_mailer(self, stop: threading.Event) -> threading.Thread | None:
@@ -155,6 +164,8 @@ class Supervisor:
                     extra={"pid": process.pid, "exit_code": process.exitcode},
                 )
                 self._restart_at[name] = now + _RESTART_DELAY
+                if self._metrics is not None and process.pid is not None:
+                    self._metrics.forget_worker(process.pid)
             if now >= self._restart_at[name]:
                 del self._restart_at[name]
                 process.close()

@@ -23,6 +23,7 @@ from typing import TypeVar
 
 import psycopg
 
+from relay import metrics
 from relay.config import Settings
 from relay.database import connect
 from relay.delivery import Outcome, Sender, build_request
@@ -187,7 +188,8 @@ class Worker:
             signing_secrets=claim.secrets,
         )
         try:
-            outcome = self._sender.post(claim.url, request)
+            with metrics.DELIVERIES_IN_FLIGHT.track_inprogress():
+                outcome = self._sender.post(claim.url, request)
         except Exception as error:  # a bug must not lose the claim's result
             log.exception(
                 "delivery crashed", extra={"instance_id": str(claim.instance_id)}
@@ -212,6 +214,7 @@ class Worker:
             ),
             default=[],
         )
+        metrics.count_claim(len(claims))
         if claims:
             log.debug(
                 "claimed %d instances", len(claims), extra={"claimed": len(claims)}
@@ -258,7 +261,11 @@ class Worker:
             return False  # kept in self._pending and written after reconnecting
         recorded = {decision.instance_id: decision for decision in decisions}
         for finished in self._pending:
-            _log_outcome(finished, recorded.get(finished.claim.instance_id))
+            decision = recorded.get(finished.claim.instance_id)
+            _log_outcome(finished, decision)
+            metrics.count_delivery(
+                finished.claim.event_code, finished.outcome, decision
+            )
         self._in_flight -= len(self._pending)
         self._pending = []
         return True
