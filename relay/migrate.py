@@ -37,6 +37,8 @@ PROJECT_ROOT = _find_schema_root()
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 SQL_DIR = PROJECT_ROOT / "sql"
 
+MIGRATION_LOCK_TIMEOUT = "10s"
+
 # Any constant works; it only has to differ from other advisory lock users.
 _MIGRATE_LOCK_KEY = 0x57454248  # "WEBH"
 
@@ -77,7 +79,7 @@ def apply_migrations(database_url: str) -> list[str]:
 def apply_functions(connection: psycopg.Connection) -> None:
     """Run every file in sql/, in name order, in one transaction."""
     with connection.transaction():
-        connection.execute("SET LOCAL lock_timeout = '10s'")
+        connection.execute(f"SET LOCAL lock_timeout = '{MIGRATION_LOCK_TIMEOUT}'")
         for path in sorted(SQL_DIR.glob("*.sql")):
             connection.execute(path.read_text(encoding="utf-8").encode())
             log.debug("applied %s", path.name)
@@ -118,5 +120,11 @@ def _yoyo_url(database_url: str) -> str:
     dbname = str(parts.pop("dbname", ""))
     # yoyo keeps its bookkeeping tables in the first schema of the path.
     parts["schema"] = "webhooks"
+    # A migration that waits for a lock behind a long transaction would
+    # queue every relay's claim behind itself; failing lets the operator run
+    # it again at a quieter moment. yoyo opens more than one connection, so
+    # the setting goes into the connection string of each.
+    lock_timeout = f"-c lock_timeout={MIGRATION_LOCK_TIMEOUT}"
+    parts["options"] = f"{parts.get('options', '')} {lock_timeout}".strip()
     query = urlencode({key: str(value) for key, value in parts.items()})
     return f"postgresql+psycopg://{credentials}{location}/{dbname}?{query}"

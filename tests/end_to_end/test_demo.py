@@ -59,7 +59,10 @@ def test_demo_shows_three_flows(
         "200",
         "OK",
     ] in rows
-    assert ["Legacy", "catalog", "sync", "no", "3"] in rows
+    # Disabled at the third failure. A retry of its other instance that was
+    # already in flight then may add a fourth.
+    [legacy] = [row for row in rows if row[:4] == ["Legacy", "catalog", "sync", "no"]]
+    assert legacy[4] in {"3", "4"}
     assert any(row[:1] == ["webhook.disabled"] for row in rows)
     assert any(row[:1] == ["webhook.recovered"] for row in rows)
     assert output.count("signature ok") >= 9

@@ -3,10 +3,13 @@
 import re
 import shutil
 import subprocess
+import time
+from pathlib import Path
 
 import psycopg
 import pytest
 
+import relay.migrate
 from relay.migrate import SQL_DIR, apply_functions, migrate
 
 SCHEMA_FILE = SQL_DIR / "schema" / "webhooks.sql"
@@ -70,3 +73,32 @@ def test_migrations_match_schema_file(
     finally:
         with psycopg.connect(database_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{fresh_name}" WITH (FORCE)')
+
+
+def test_migration_gives_up_behind_long_transaction(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "0099_add_column.sql").write_text(
+        "ALTER TABLE webhooks.instance ADD COLUMN note text;\n"
+    )
+    monkeypatch.setattr(relay.migrate, "MIGRATIONS_DIR", tmp_path)
+    monkeypatch.setattr(relay.migrate, "MIGRATION_LOCK_TIMEOUT", "300ms")
+
+    with psycopg.connect(database_url) as holder:
+        # An open transaction that read the table keeps a lock that ALTER
+        # TABLE must wait for.
+        holder.execute("SELECT count(*) FROM webhooks.instance")
+        started = time.monotonic()
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            relay.migrate.apply_migrations(database_url)
+        waited = time.monotonic() - started
+        holder.rollback()
+
+    assert waited < 5
+    with psycopg.connect(database_url) as connection:
+        columns = connection.execute(
+            "SELECT count(*) FROM information_schema.columns"
+            " WHERE table_schema = 'webhooks' AND table_name = 'instance'"
+            " AND column_name = 'note'"
+        ).fetchone()
+    assert columns == (0,)
