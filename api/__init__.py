@@ -6,6 +6,7 @@ from importlib import metadata
 from flask import Flask
 
 from api import (
+    audit,
     events,
     health,
     instances,
@@ -87,6 +88,7 @@ def create_app(
         operator_actions.blp,
         events.blp,
         notifications.blp,
+        audit.blp,
         health.blp,
     ):
         api.register_blueprint(blueprint)

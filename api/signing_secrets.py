@@ -9,6 +9,7 @@ from flask.views import MethodView
 from marshmallow import Schema, fields
 
 from api.arguments import Blueprint
+from api.audit import record_change
 from api.database import connection
 from api.errors import error_responses
 from relay.store.webhooks import get_signing_secret, rotate_signing_secret
@@ -64,7 +65,10 @@ class SigningSecretRotation(MethodView):
         two signatures, one with the new secret and one with the old, so a
         receiver can switch to the new secret without rejecting deliveries.
         """
-        secret = rotate_signing_secret(connection(), webhook_id, ROTATION_GRACE)
+        database = connection()
+        with database.transaction():
+            secret = rotate_signing_secret(database, webhook_id, ROTATION_GRACE)
+            record_change(webhook_id, "secret.rotated")
         log.info(
             "signing secret rotated",
             extra={"webhook_id": str(webhook_id), "operator": g.operator},
