@@ -19,6 +19,7 @@ from api import (
 from api.auth import register_bearer_auth
 from api.database import init_database
 from api.errors import WebhooksApi, register_error_handlers
+from api.secret_storage import init_cipher
 from api.sender import init_sender
 from relay.config import Settings, load_settings
 from relay.delivery import Sender
@@ -78,6 +79,7 @@ def create_app(
     )
     init_database(app, settings.database_url)
     init_sender(app, settings, sender)
+    init_cipher(app, settings)
     register_bearer_auth(app, settings.api_tokens)
     register_error_handlers(app, api)
     for blueprint in (

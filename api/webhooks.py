@@ -12,6 +12,7 @@ from api.audit import record_change
 from api.database import connection
 from api.errors import error_responses
 from api.lists import CountSchema, split_sort
+from api.secret_storage import current_cipher
 from api.webhook_schemas import (
     SORT_KEYS,
     WebhookFilterSchema,
@@ -19,6 +20,7 @@ from api.webhook_schemas import (
     WebhookPatchSchema,
     WebhookSchema,
 )
+from relay.signing import generate_secret
 from relay.store.webhooks import (
     Webhook,
     WebhookFilter,
@@ -80,7 +82,8 @@ class WebhookCollection(MethodView):
         """
         database = connection()
         with database.transaction():
-            webhook = create_webhook(database, **body)
+            secret = current_cipher().encrypt(generate_secret())
+            webhook = create_webhook(database, **body, secret=secret)
             record_change(
                 webhook.id,
                 "webhook.created",

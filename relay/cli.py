@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 import click
 import psycopg
 
+from relay.cli_keys import rotate_encryption_key
 from relay.config import ConfigError, Settings, load_settings
 from relay.database import connect
 from relay.errors import DatabaseUnavailable, WebhooksError
@@ -108,6 +109,7 @@ def run(context: click.Context, workers: int, concurrency: int) -> None:
     On SIGTERM or Ctrl-C the relay stops claiming, finishes the requests in
     flight (at most WEBHOOKS_TIMEOUT seconds), records them and exits 0.
     """
+    from relay.cli_keys import check_signing_secrets
     from relay.store.maintenance import configure, schema_version
     from relay.supervisor import Supervisor
 
@@ -118,8 +120,19 @@ def run(context: click.Context, workers: int, concurrency: int) -> None:
                 _fail("the webhooks schema is missing; run `relay migrate` first.")
             configure(connection, settings.retry_delays, settings.disable_after)
             database = _describe_database(connection)
+            unreadable = check_signing_secrets(connection, settings)
     except DatabaseUnavailable as error:
         _fail(str(error))
+    except ConfigError as error:
+        _fail(str(error), EXIT_USAGE)
+    if unreadable:
+        # Starting would leave every delivery of these webhooks undelivered.
+        _fail(
+            f"{unreadable} webhooks have a signing secret that "
+            "WEBHOOKS_ENCRYPTION_KEY cannot decrypt; set the key they were "
+            "encrypted with.",
+            EXIT_USAGE,
+        )
     if settings.allow_private_targets:
         log.warning(
             "destination guard is off (WEBHOOKS_ALLOW_PRIVATE_TARGETS=true): "
@@ -218,3 +231,6 @@ def prune(context: click.Context) -> None:
 def _describe_database(connection: Any) -> str:
     info = connection.info
     return f"{info.host}:{info.port}/{info.dbname}"
+
+
+main.add_command(rotate_encryption_key)
