@@ -25,7 +25,7 @@ EXIT_USAGE = 2
 
 @dataclass
 class RotationCounts:
-    """What a key rotation did, webhook by webhook."""
+    """Counts of the webhooks a key rotation rewrote, skipped or could not read."""
 
     rewritten: int = 0
     current: int = 0

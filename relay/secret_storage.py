@@ -1,6 +1,6 @@
 """Encrypt signing secrets at rest when WEBHOOKS_ENCRYPTION_KEY is set.
 
-The variable holds one or more Fernet keys separated by commas. The first
+The variable contains one or more Fernet keys separated by commas. The first
 key encrypts; every key decrypts, so a new key can be put first while rows
 encrypted with the old one still read. ``relay rotate-encryption-key``
 re-encrypts every stored secret with the first key.
@@ -68,7 +68,7 @@ class SecretCipher:
         return [self.decrypt(value) for value in stored]
 
     def needs_rotation(self, stored: str) -> bool:
-        """Whether a stored value is not yet encrypted with the first key."""
+        """Return whether a stored value is not yet encrypted with the first key."""
         if not self._keys:
             return False
         if stored.startswith(SECRET_PREFIX):

@@ -38,7 +38,7 @@ ACTIONS = (
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """One change to a webhook: what, by whom and when."""
+    """One change to a webhook, with its author and time."""
 
     id: uuid.UUID
     created_at: datetime
