@@ -6,6 +6,7 @@ from importlib import metadata
 from flask import Flask
 
 from api import (
+    audit,
     events,
     health,
     instances,
@@ -19,6 +20,7 @@ from api.auth import register_bearer_auth
 from api.database import init_database
 from api.errors import WebhooksApi, register_error_handlers
 from api.metrics import init_metrics
+from api.secret_storage import init_cipher
 from api.sender import init_sender
 from relay.config import Settings, load_settings
 from relay.delivery import Sender
@@ -79,6 +81,7 @@ def create_app(
     init_database(app, settings.database_url)
     init_sender(app, settings, sender)
     init_metrics(app)
+    init_cipher(app, settings)
     register_bearer_auth(app, settings.api_tokens)
     register_error_handlers(app, api)
     for blueprint in (
@@ -89,6 +92,7 @@ def create_app(
         operator_actions.blp,
         events.blp,
         notifications.blp,
+        audit.blp,
         health.blp,
     ):
         api.register_blueprint(blueprint)

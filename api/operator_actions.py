@@ -8,6 +8,7 @@ from flask import g
 from flask.views import MethodView
 
 from api.arguments import Blueprint
+from api.audit import record_change
 from api.database import connection
 from api.errors import error_responses
 from api.instance_schemas import (
@@ -54,8 +55,16 @@ class InstanceExecution(MethodView):
         automatic retry is scheduled as after any failure.
         """
         database = connection()
-        execute_now(database, current_sender(), current_settings(), instance_id)
-        return get_instance(database, instance_id)
+        outcome = execute_now(
+            database, current_sender(), current_settings(), instance_id
+        )
+        instance = get_instance(database, instance_id)
+        record_change(
+            instance.webhook_id,
+            "instance.executed",
+            {"instanceId": str(instance_id), "success": outcome.success},
+        )
+        return instance
 
 
 @blp.route("/webhook-instances/<uuid:instance_id>/cancel")
@@ -72,12 +81,19 @@ class InstanceCancellation(MethodView):
         409 otherwise. Returns the instance with its executions.
         """
         database = connection()
-        cancel_instance(database, instance_id)
+        with database.transaction():
+            cancel_instance(database, instance_id)
+            instance = get_instance(database, instance_id)
+            record_change(
+                instance.webhook_id,
+                "instance.canceled",
+                {"instanceId": str(instance_id)},
+            )
         log.info(
             "instance canceled",
             extra={"instance_id": str(instance_id), "operator": g.operator},
         )
-        return get_instance(database, instance_id)
+        return instance
 
 
 @blp.route("/webhooks/<uuid:webhook_id>/instances/execute")
@@ -97,7 +113,10 @@ class BulkRetry(MethodView):
         `remainingRetries`. On a disabled webhook they wait until it is
         enabled. Returns how many were queued, as `{"count": n}`.
         """
-        count = queue_retries(connection(), webhook_id, instance_filter(arguments))
+        database = connection()
+        with database.transaction():
+            count = queue_retries(database, webhook_id, instance_filter(arguments))
+            record_change(webhook_id, "instances.retried", {"count": count})
         log.info(
             "instances queued for retry",
             extra={
@@ -126,7 +145,14 @@ class Recovery(MethodView):
         new instances; on a disabled webhook they wait until it is enabled.
         Returns how many were created, as `{"count": n}`.
         """
-        count = recover_events(connection(), webhook_id, body["since"])
+        database = connection()
+        with database.transaction():
+            count = recover_events(database, webhook_id, body["since"])
+            record_change(
+                webhook_id,
+                "events.recovered",
+                {"since": body["since"].isoformat(), "count": count},
+            )
         log.info(
             "events recovered",
             extra={

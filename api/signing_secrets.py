@@ -9,8 +9,11 @@ from flask.views import MethodView
 from marshmallow import Schema, fields
 
 from api.arguments import Blueprint
+from api.audit import record_change
 from api.database import connection
 from api.errors import error_responses
+from api.secret_storage import current_cipher
+from relay.signing import generate_secret
 from relay.store.webhooks import get_signing_secret, rotate_signing_secret
 
 log = logging.getLogger(__name__)
@@ -41,14 +44,15 @@ class SigningSecret(MethodView):
     """The current signing secret of a webhook."""
 
     @blp.response(200, SigningSecretSchema)
-    @error_responses(blp, 401, 404, 503)
+    @error_responses(blp, 401, 404, 500, 503)
     def get(self, webhook_id: uuid.UUID) -> dict[str, str]:
         """Get the signing secret.
 
         Receivers verify the `webhook-signature` header of each request with
         it, as the Standard Webhooks specification describes.
         """
-        return {"secret": get_signing_secret(connection(), webhook_id)}
+        stored = get_signing_secret(connection(), webhook_id)
+        return {"secret": current_cipher().decrypt(stored)}
 
 
 @blp.route("/<uuid:webhook_id>/secret/rotate")
@@ -64,7 +68,12 @@ class SigningSecretRotation(MethodView):
         two signatures, one with the new secret and one with the old, so a
         receiver can switch to the new secret without rejecting deliveries.
         """
-        secret = rotate_signing_secret(connection(), webhook_id, ROTATION_GRACE)
+        database = connection()
+        with database.transaction():
+            secret = generate_secret()
+            stored = current_cipher().encrypt(secret)
+            rotate_signing_secret(database, webhook_id, ROTATION_GRACE, stored)
+            record_change(webhook_id, "secret.rotated")
         log.info(
             "signing secret rotated",
             extra={"webhook_id": str(webhook_id), "operator": g.operator},

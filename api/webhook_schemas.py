@@ -16,6 +16,9 @@ from relay.store.events import list_event_codes
 MAX_NAME_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 2000
 MAX_URL_LENGTH = 2048
+# Each code must be in the event catalog, which has far fewer; the cap keeps
+# a request from making the API check thousands of entries.
+MAX_EVENT_CODES = 100
 
 # The sort fields of the webhook list and the store's sort keys behind them.
 SORT_KEYS = {
@@ -90,6 +93,15 @@ def _is_valid_host(host: str, *, bracketed: bool) -> bool:
     return True
 
 
+def validate_event_code_list(codes: list[str]) -> None:
+    """Raise ValidationError for too many codes or a code listed twice."""
+    if len(codes) > MAX_EVENT_CODES:
+        raise ma.ValidationError(
+            f"Must list at most {MAX_EVENT_CODES} event codes, not {len(codes)}."
+        )
+    validate_distinct(codes)
+
+
 def validate_distinct(codes: list[str]) -> None:
     """Raise ValidationError naming every event code listed more than once."""
     seen: set[str] = set()
@@ -159,9 +171,11 @@ class WebhookSchema(ArgumentsSchema):
         Text(),
         data_key="eventCodes",
         load_default=list,
-        validate=validate_distinct,
+        validate=validate_event_code_list,
         metadata={
-            "description": "Distinct event codes from GET /webhook-events.",
+            "description": "Distinct event codes from GET /webhook-events, at "
+            f"most {MAX_EVENT_CODES}.",
+            "maxItems": MAX_EVENT_CODES,
             "uniqueItems": True,
         },
     )
@@ -207,10 +221,11 @@ class WebhookPatchSchema(WebhookSchema):
     event_codes = ma.fields.List(
         Text(),
         data_key="eventCodes",
-        validate=validate_distinct,
+        validate=validate_event_code_list,
         metadata={
-            "description": "Distinct event codes from GET /webhook-events; "
-            "replaces the whole list.",
+            "description": "Distinct event codes from GET /webhook-events, at "
+            f"most {MAX_EVENT_CODES}; replaces the whole list.",
+            "maxItems": MAX_EVENT_CODES,
             "uniqueItems": True,
         },
     )

@@ -8,6 +8,7 @@ from flask.views import MethodView
 from api.arguments import Blueprint
 from api.database import connection
 from api.errors import error_responses
+from api.secret_storage import current_cipher
 from api.sender import current_sender
 from api.webhook_test_schemas import WebhookTestResultSchema, WebhookTestSchema
 from relay.operator import WebhookTestResult, send_test
@@ -41,6 +42,7 @@ class WebhookTest(MethodView):
             connection(),
             current_sender(),
             webhook_id,
+            cipher=current_cipher(),
             event_code=body.get("event_code"),
             payload=body.get("payload"),
         )

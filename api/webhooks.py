@@ -8,9 +8,11 @@ from flask import g
 from flask.views import MethodView
 
 from api.arguments import Blueprint
+from api.audit import record_change
 from api.database import connection
 from api.errors import error_responses
 from api.lists import CountSchema, split_sort
+from api.secret_storage import current_cipher
 from api.webhook_schemas import (
     SORT_KEYS,
     WebhookFilterSchema,
@@ -18,6 +20,7 @@ from api.webhook_schemas import (
     WebhookPatchSchema,
     WebhookSchema,
 )
+from relay.signing import generate_secret
 from relay.store.webhooks import (
     Webhook,
     WebhookFilter,
@@ -77,7 +80,15 @@ class WebhookCollection(MethodView):
         A signing secret is made for the webhook; GET /webhooks/{id}/secret
         shows it. A new webhook is disabled unless `enabled` is true.
         """
-        webhook = create_webhook(connection(), **body)
+        database = connection()
+        with database.transaction():
+            secret = current_cipher().encrypt(generate_secret())
+            webhook = create_webhook(database, **body, secret=secret)
+            record_change(
+                webhook.id,
+                "webhook.created",
+                {"name": webhook.name, "enabled": webhook.enabled},
+            )
         log.info(
             "webhook created",
             extra={"webhook_id": str(webhook.id), "operator": g.operator},
@@ -125,7 +136,11 @@ class WebhookItem(MethodView):
         """
         changes = dict(body)
         enabled = changes.pop("enabled", None)
-        webhook = update_webhook(connection(), webhook_id, changes, enabled=enabled)
+        database = connection()
+        with database.transaction():
+            before = get_webhook(database, webhook_id)
+            webhook = update_webhook(database, webhook_id, changes, enabled=enabled)
+            _audit_update(before, webhook)
         log.info(
             "webhook changed",
             extra={
@@ -144,11 +159,39 @@ class WebhookItem(MethodView):
         Its instances and their executions are deleted with it, and none of
         them is delivered afterwards.
         """
-        delete_webhook(connection(), webhook_id)
+        database = connection()
+        with database.transaction():
+            webhook = get_webhook(database, webhook_id)
+            delete_webhook(database, webhook_id)
+            record_change(webhook_id, "webhook.deleted", {"name": webhook.name})
         log.info(
             "webhook deleted",
             extra={"webhook_id": str(webhook_id), "operator": g.operator},
         )
+
+
+# The webhook fields an update may change, by their names in the API.
+_AUDITED_FIELDS = {
+    "name": "name",
+    "description": "description",
+    "url": "url",
+    "event_codes": "eventCodes",
+}
+
+
+def _audit_update(before: Webhook, after: Webhook) -> None:
+    """Record which fields an update changed, and any enabling or disabling."""
+    changed = [
+        api_name
+        for attribute, api_name in _AUDITED_FIELDS.items()
+        if getattr(before, attribute) != getattr(after, attribute)
+    ]
+    # Only the names: a URL or description may carry credentials.
+    if changed:
+        record_change(after.id, "webhook.updated", {"fields": changed})
+    if before.enabled != after.enabled:
+        action = "webhook.enabled" if after.enabled else "webhook.disabled"
+        record_change(after.id, action)
 
 
 def _webhook_filter(arguments: dict[str, Any]) -> WebhookFilter:

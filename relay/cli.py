@@ -23,6 +23,7 @@ from relay.cli_context import (
 )
 from relay.cli_context import fail as _fail
 from relay.cli_context import settings_of as _settings
+from relay.cli_keys import rotate_encryption_key
 from relay.cli_status import status
 from relay.cli_webhooks import recover, webhooks
 from relay.config import ConfigError, load_settings
@@ -134,6 +135,7 @@ def run(
     over all worker processes, plus queue figures read from PostgreSQL on
     each scrape.
     """
+    from relay.cli_keys import check_signing_secrets
     from relay.metrics_exporter import MetricsExporter
     from relay.store.maintenance import configure, schema_version
     from relay.supervisor import Supervisor
@@ -145,8 +147,19 @@ def run(
                 _fail("the webhooks schema is missing; run `relay migrate` first.")
             configure(connection, settings.retry_delays, settings.disable_after)
             database = _describe_database(connection)
+            unreadable = check_signing_secrets(connection, settings)
     except DatabaseUnavailable as error:
         _fail(str(error))
+    except ConfigError as error:
+        _fail(str(error), EXIT_USAGE)
+    if unreadable:
+        # Starting would leave every delivery of these webhooks undelivered.
+        _fail(
+            f"{unreadable} webhooks have a signing secret that "
+            "WEBHOOKS_ENCRYPTION_KEY cannot decrypt; set the key they were "
+            "encrypted with.",
+            EXIT_USAGE,
+        )
     if settings.allow_private_targets:
         log.warning(
             "destination guard is off (WEBHOOKS_ALLOW_PRIVATE_TARGETS=true): "
@@ -259,3 +272,4 @@ def _describe_database(connection: Any) -> str:
 main.add_command(status)
 main.add_command(webhooks)
 main.add_command(recover)
+main.add_command(rotate_encryption_key)

@@ -140,6 +140,7 @@ class Sender:
         *,
         max_connections_per_host: int = 10,
         resolver: Resolver = system_resolver,
+        ca_certs: str | None = None,
     ) -> None:
         self._timeout = settings.timeout
         self._connect_timeout = settings.connect_timeout
@@ -150,7 +151,11 @@ class Sender:
             maxsize=max_connections_per_host,
             block=False,
             retries=False,
+            # Certificates are always verified. ca_certs replaces the
+            # system's trusted authorities (which SSL_CERT_FILE can also
+            # point elsewhere) with the ones in that PEM file.
             cert_reqs="CERT_REQUIRED",
+            ca_certs=ca_certs,
         )
         self._manager.pool_classes_by_scheme = POOL_CLASSES  # type: ignore[assignment]
 
@@ -186,7 +191,7 @@ class Sender:
         if isinstance(error, ReadTimeoutError | _DeadlineExceeded):
             return f"Timed out after {self._timeout:g} s"
         if isinstance(error, SSLError):
-            return f"TLS handshake failed: {_first_line(error)}"
+            return _describe_tls_error(error)
         if isinstance(error, ProtocolError):
             return _describe_protocol_error(error)
         return f"Request failed: {_first_line(error)}"
@@ -478,6 +483,20 @@ def _describe_connection_error(error: NewConnectionError) -> str:
     if isinstance(cause, socket.timeout):
         return "Connection timed out"
     return f"Connection failed: {_first_line(cause or error)}"
+
+
+def _describe_tls_error(error: SSLError) -> str:
+    text = str(error)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
+        # The tail of OpenSSL's text names the cause, such as "self-signed
+        # certificate" or "Hostname mismatch, certificate is not valid for ...".
+        cause = text.rpartition("certificate verify failed:")[2]
+        cause = cause.strip().rstrip(")").strip("'\"").strip()
+        return f"TLS certificate not trusted: {_one_line(cause) or 'verify failed'}"
+    if "doesn't match" in text:
+        # urllib3's own host name check, used when connecting to an address.
+        return f"TLS certificate not trusted: {_first_line(error)}"
+    return f"TLS handshake failed: {_first_line(error)}"
 
 
 def _describe_protocol_error(error: ProtocolError) -> str:

@@ -4,7 +4,8 @@
     ├── NotFound            an instance or webhook does not exist (SQLSTATE WH404)
     ├── Conflict            the instance's state does not allow it (WH409)
     ├── InvalidInput        rejected input, such as an unknown code (WH422)
-    └── DatabaseUnavailable the database cannot be reached
+    ├── DatabaseUnavailable the database cannot be reached
+    └── SecretUnreadable    a stored signing secret cannot be decrypted
 
 psycopg errors are translated once, in relay.database; callers see only
 these classes.
@@ -34,3 +35,7 @@ class InvalidInput(WebhooksError):
 
 class DatabaseUnavailable(WebhooksError):
     """The database cannot be reached or the connection was lost."""
+
+
+class SecretUnreadable(WebhooksError):
+    """A stored signing secret cannot be decrypted with the configured keys."""

@@ -16,6 +16,7 @@ import psycopg
 from relay.config import Settings
 from relay.delivery import Outcome, Sender, build_request
 from relay.errors import InvalidInput
+from relay.secret_storage import SecretCipher
 from relay.store.events import get_event_type, list_event_types
 from relay.store.queue import record_executions, start_execution
 from relay.store.webhooks import get_delivery_target
@@ -60,17 +61,21 @@ def execute_now(
     connection must be in autocommit mode: the claim has to commit before
     the request goes out, so that no relay claims the instance meanwhile.
     The try leaves remaining_retries as they are. Raises NotFound when the
-    instance does not exist, Conflict when it is new or running.
+    instance does not exist, Conflict when it is new or running,
+    SecretUnreadable when its signing secrets cannot be decrypted.
     """
     token = uuid.uuid4()
     claim = start_execution(connection, instance_id, settings.lease, token)
+    # NOTE: when the secrets cannot be decrypted, SecretUnreadable leaves the
+    # instance running until its lease ends; a relay then takes it again.
+    secrets = SecretCipher.from_settings(settings).decrypt_all(claim.secrets)
     request = build_request(
         message_id=str(claim.instance_id),
         webhook_id=str(claim.webhook_id),
         event_code=claim.event_code,
         retry_number=claim.retry_number,
         payload=claim.payload,
-        signing_secrets=claim.secrets,
+        signing_secrets=secrets,
     )
 
     # NOTE: if recording fails (the database connection is lost during the
@@ -100,6 +105,7 @@ def send_test(
     sender: Sender,
     webhook_id: uuid.UUID,
     *,
+    cipher: SecretCipher,
     event_code: str | None = None,
     payload: dict[str, Any] | None = None,
 ) -> WebhookTestResult:
@@ -110,7 +116,8 @@ def send_test(
     webhook's first event code, or the catalog's first code when it has
     none; payload defaults to the event's example payload. The body's id is
     a new random UUID and retryNumber is 0. Raises NotFound when the webhook
-    does not exist, InvalidInput for an event code not in the catalog.
+    does not exist, InvalidInput for an event code not in the catalog,
+    SecretUnreadable when cipher cannot decrypt the signing secrets.
     """
     target = get_delivery_target(connection, webhook_id)
     event_code = event_code or _default_event_code(connection, target.event_codes)
@@ -129,7 +136,7 @@ def send_test(
         event_code=event_code,
         retry_number=0,
         payload=payload,
-        signing_secrets=target.secrets,
+        signing_secrets=cipher.decrypt_all(target.secrets),
     )
     sent_at = datetime.now(UTC)
     outcome = sender.post(target.url, request)

@@ -16,9 +16,9 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import psycopg
@@ -27,7 +27,8 @@ from relay import metrics
 from relay.config import Settings
 from relay.database import connect
 from relay.delivery import Outcome, Sender, build_request
-from relay.errors import DatabaseUnavailable
+from relay.errors import DatabaseUnavailable, SecretUnreadable
+from relay.secret_storage import SecretCipher
 from relay.store import queue as delivery_queue
 from relay.store.queue import Claim, Recorded
 
@@ -72,6 +73,7 @@ class Worker:
         self._name = name
         self._min_claim = max(1, concurrency // 4)
         self._sender = Sender(settings, max_connections_per_host=concurrency)
+        self._cipher = SecretCipher.from_settings(settings)
         self._results: queue.SimpleQueue[_Finished] = queue.SimpleQueue()
         self._wake = threading.Event()
         self._notified = threading.Event()
@@ -127,7 +129,7 @@ class Worker:
             wants_claim = more_due or now >= next_poll
             if not self._stopping.is_set() and wants_claim and free >= self._min_claim:
                 claims, token = self._claim(min(free, MAX_CLAIM_BATCH))
-                for claim in claims:
+                for claim in self._decrypted(claims):
                     self._in_flight += 1
                     executor.submit(self._deliver, claim, token)
                 more_due = bool(claims)
@@ -177,6 +179,30 @@ class Worker:
             if not self._pending:
                 self._first_pending_at = time.monotonic()
             self._pending.append(finished)
+
+    def _decrypted(self, claims: list[Claim]) -> Iterator[Claim]:
+        """Yield the claims with their signing secrets decrypted.
+
+        A claim whose secrets cannot be decrypted is left running without a
+        result: its lease runs out and a relay takes it again, so a wrong
+        key delays deliveries, loudly, but loses none and uses no retry.
+        """
+        for claim in claims:
+            try:
+                secrets = self._cipher.decrypt_all(claim.secrets)
+            except SecretUnreadable as error:
+                log.error(
+                    "instance %s not delivered, taken again after its lease: %s %s",
+                    claim.instance_id,
+                    error.message,
+                    error.hint,
+                    extra={
+                        "instance_id": str(claim.instance_id),
+                        "webhook_id": str(claim.webhook_id),
+                    },
+                )
+                continue
+            yield replace(claim, secrets=secrets)
 
     def _deliver(self, claim: Claim, token: uuid.UUID) -> None:
         request = build_request(

@@ -4,7 +4,8 @@
 -- statuses in api/errors.py):
 --   WH404  the instance or webhook does not exist
 --   WH409  the instance is not in a state that allows the action
---   WH422  invalid input (unknown event code, payload not an object)
+--   WH422  invalid input (unknown event code, payload not an object or
+--          over 256 KiB)
 
 
 -- wake_relays: send one NOTIFY on channel webhooks_wakeup, at most once per
@@ -45,14 +46,19 @@ $$;
 -- fan_out: trigger on webhooks.outbox. Validate the event and create one
 -- instance for each enabled webhook listening to its code.
 --
--- Raises WH422 for an unknown event code or a payload that is not a JSON
--- object, which rolls back the caller's statement.
+-- Raises WH422 for an unknown event code, a payload that is not a JSON
+-- object, or a payload over 256 KiB of JSON text, which rolls back the
+-- caller's statement. The size limit keeps each delivery request within
+-- what common receivers accept, and the outbox, which keeps events for the
+-- event retention period, small.
 CREATE OR REPLACE FUNCTION webhooks.fan_out()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    v_count integer;
+    v_count          integer;
+    v_payload_bytes  integer;
+    v_max_payload    CONSTANT integer := 262144;
 BEGIN
     IF NOT EXISTS (
         SELECT 1
@@ -73,6 +79,16 @@ BEGIN
                              'not %s.', NEW.event_code,
                              coalesce(jsonb_typeof(NEW.payload), 'null')),
             HINT = 'Wrap the value in an object.';
+    END IF;
+
+    v_payload_bytes := octet_length(NEW.payload::text);
+    IF v_payload_bytes > v_max_payload THEN
+        RAISE EXCEPTION USING
+            ERRCODE = 'WH422',
+            MESSAGE = format('The payload of event %s is %s bytes of JSON; '
+                             'the limit is %s bytes (256 KiB).',
+                             NEW.event_code, v_payload_bytes, v_max_payload),
+            HINT = 'Send an id that the receiver can look the rest up with.';
     END IF;
 
     INSERT INTO webhooks.instance (

@@ -123,7 +123,8 @@ $$;
 --
 -- Locks the webhooks of the batch in id order before any instance, the same
 -- order as the API's enable and disable, so concurrent batches cannot
--- deadlock.
+-- deadlock. Disabling a webhook after failures also stores an audit entry
+-- with author 'relay'.
 --
 -- Returns one row per recorded result: the instance's new state, remaining
 -- retries and due time, the webhook's successive failure count, and the
@@ -258,6 +259,12 @@ BEGIN
                 RETURNING w.* INTO v_webhook;
 
                 PERFORM webhooks.hold_instances(v_webhook.id);
+                PERFORM webhooks.record_audit(
+                    v_webhook.id, 'webhook.disabled', 'relay',
+                    jsonb_build_object(
+                        'reason', v_result.message,
+                        'successiveFailureCount',
+                        v_webhook.successive_failure_count));
                 v_notification := 'webhook.disabled';
                 PERFORM webhooks.notify_operators(
                     v_notification, v_webhook, v_result.message);

@@ -17,7 +17,6 @@ from psycopg.rows import class_row
 
 from relay.database import translated_errors
 from relay.errors import NotFound
-from relay.signing import generate_secret
 
 
 @dataclass(frozen=True)
@@ -75,15 +74,20 @@ def create_webhook(
     url: str,
     event_codes: list[str],
     enabled: bool,
+    secret: str,
 ) -> Webhook:
-    """Insert a webhook with a new signing secret and return it."""
+    """Insert a webhook and return it.
+
+    secret is the stored form of its signing secret, from
+    relay.secret_storage.
+    """
     query = sql.SQL(
         "INSERT INTO webhooks.webhook AS w"
         " (created_at, name, description, url, event_codes, enabled, secret)"
         " VALUES ({now}, %s, %s, %s, %s, %s, %s)"
         " RETURNING {columns}"
     ).format(now=_NOW_MILLISECONDS, columns=_COLUMNS)
-    params = (name, description, url, event_codes, enabled, generate_secret())
+    params = (name, description, url, event_codes, enabled, secret)
 
     with (
         translated_errors(),
@@ -255,7 +259,10 @@ def escape_like(text: str) -> str:
 
 
 def get_signing_secret(connection: psycopg.Connection, webhook_id: uuid.UUID) -> str:
-    """Return a webhook's current signing secret; raise NotFound if unknown."""
+    """Return the stored form of a webhook's current signing secret.
+
+    Raises NotFound when the webhook does not exist.
+    """
     row = connection.execute(
         "SELECT secret FROM webhooks.webhook WHERE id = %s", (webhook_id,)
     ).fetchone()
@@ -279,9 +286,9 @@ def get_delivery_target(
 ) -> DeliveryTarget:
     """Return a webhook's URL, event codes and current signing secrets.
 
-    The secrets are those webhooks.signing_secrets gives a claim: the current
-    one, and the previous one while its rotation grace period lasts. Raises
-    NotFound when the webhook does not exist.
+    The secrets are those webhooks.signing_secrets gives a claim, in their
+    stored form: the current one, and the previous one while its rotation
+    grace period lasts. Raises NotFound when the webhook does not exist.
     """
     with (
         translated_errors(),
@@ -300,15 +307,16 @@ def get_delivery_target(
 
 
 def rotate_signing_secret(
-    connection: psycopg.Connection, webhook_id: uuid.UUID, grace: timedelta
-) -> str:
-    """Replace a webhook's signing secret and return the new one.
+    connection: psycopg.Connection,
+    webhook_id: uuid.UUID,
+    grace: timedelta,
+    secret: str,
+) -> None:
+    """Replace a webhook's signing secret with secret, in its stored form.
 
     The replaced secret keeps signing, next to the new one, for grace.
     """
-    secret = generate_secret()
     with translated_errors():
         connection.execute(
             "SELECT webhooks.rotate_secret(%s, %s, %s)", (webhook_id, secret, grace)
         )
-    return secret

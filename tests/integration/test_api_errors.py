@@ -468,6 +468,8 @@ def test_openapi_document(client: FlaskClient) -> None:
         "/webhook-events/count",
         "/notifications",
         "/notifications/{notification_id}/read",
+        "/audit",
+        "/audit/count",
         "/health",
     }
 

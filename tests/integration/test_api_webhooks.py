@@ -248,6 +248,31 @@ def test_create_unknown_event_code_named(client: FlaskClient) -> None:
     assert "order.exploded" in messages[0]
 
 
+def test_create_too_many_event_codes(client: FlaskClient) -> None:
+    codes = [f"order.code{number}" for number in range(101)]
+
+    response = client.post(
+        "/webhooks",
+        json={"name": "n", "url": "https://example.com/", "eventCodes": codes},
+    )
+
+    messages = field_errors(response)["eventCodes"]
+    assert messages == ["Must list at most 100 event codes, not 101."]
+
+
+def test_patch_too_many_event_codes(client: FlaskClient) -> None:
+    webhook_id = client.post(
+        "/webhooks", json={"name": "n", "url": "https://example.com/"}
+    ).get_json()["id"]
+
+    response = client.patch(
+        f"/webhooks/{webhook_id}", json={"eventCodes": ["order.created"] * 101}
+    )
+
+    messages = field_errors(response)["eventCodes"]
+    assert messages == ["Must list at most 100 event codes, not 101."]
+
+
 def test_create_duplicate_event_codes(client: FlaskClient) -> None:
     response = client.post(
         "/webhooks",

@@ -67,6 +67,20 @@ def test_cli_emit_unknown_code_exit_2(
     assert db.execute("SELECT count(*) FROM webhooks.outbox").fetchone() == (0,)
 
 
+def test_cli_emit_payload_too_large_exit_2(
+    database_url: str, db: psycopg.Connection
+) -> None:
+    payload = json.dumps({"data": "x" * (300 * 1024)})
+
+    result = _relay(
+        database_url, "emit", "order.created", "--payload", "-", stdin=payload
+    )
+
+    assert result.returncode == 2
+    assert "the limit is 262144 bytes (256 KiB)" in result.stderr
+    assert db.execute("SELECT count(*) FROM webhooks.outbox").fetchone() == (0,)
+
+
 def test_cli_emit_invalid_json_exit_2(database_url: str) -> None:
     result = _relay(
         database_url, "emit", "order.created", "--payload", "-", stdin="{nope"

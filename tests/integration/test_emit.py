@@ -90,3 +90,44 @@ def test_emit_new_instance_counts_configured_retries(db: psycopg.Connection) -> 
         "SELECT state, remaining_retries FROM webhooks.instance"
     ).fetchone()
     assert row == ("new", 8)
+
+
+# The largest payload accepted: 262144 bytes of JSON text.
+_MAX_PAYLOAD_BYTES = 256 * 1024
+
+
+def _payload_of_size(size: int) -> dict[str, str]:
+    """Return an object whose JSON text, as PostgreSQL writes it, is size bytes."""
+    # jsonb prints {"data": "..."} with one space after the colon.
+    return {"data": "x" * (size - len('{"data": ""}'))}
+
+
+def test_emit_payload_at_limit_accepted(db: psycopg.Connection) -> None:
+    _add_webhook(db, ["order.created"])
+
+    emit(db, "order.created", _payload_of_size(_MAX_PAYLOAD_BYTES))
+
+    assert _instance_count(db) == 1
+
+
+def test_emit_payload_over_limit_rejected(db: psycopg.Connection) -> None:
+    _add_webhook(db, ["order.created"])
+
+    with pytest.raises(InvalidInput, match=r"is 262145 bytes of JSON; the limit"):
+        emit(db, "order.created", _payload_of_size(_MAX_PAYLOAD_BYTES + 1))
+
+    assert _instance_count(db) == 0
+
+
+def test_emit_plain_insert_over_limit_raises_sqlstate(db: psycopg.Connection) -> None:
+    big = _payload_of_size(10 * 1024 * 1024)
+
+    with pytest.raises(psycopg.Error) as raised:
+        db.execute(
+            "INSERT INTO webhooks.outbox (event_code, payload) VALUES (%s, %s)",
+            ("order.created", psycopg.types.json.Jsonb(big)),
+        )
+
+    assert raised.value.sqlstate == "WH422"
+    row = db.execute("SELECT count(*) FROM webhooks.outbox").fetchone()
+    assert row == (0,)

@@ -203,6 +203,48 @@ def test_sender_sends_host_header_of_url(receiver: Receiver, sender: Sender) -> 
     assert request.path == "/hook?x=1"
 
 
+def test_sender_connects_to_checked_address(
+    receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lookups: list[str] = []
+
+    def resolve_once(host: str, port: int) -> list[str]:
+        lookups.append(host)
+        if len(lookups) > 1:
+            raise AssertionError("the host was resolved a second time")
+        return ["127.0.0.1"]
+
+    system_lookup = socket.getaddrinfo
+
+    def no_lookup_of_name(host: object, *args: object, **kwargs: object) -> object:
+        # A lookup of the name after the check could return another address.
+        if host == "receiver.test":
+            raise AssertionError("the connection resolved the host name again")
+        return system_lookup(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_lookup_of_name)
+    sender = Sender(Settings(allow_private_targets=True), resolver=resolve_once)
+
+    outcome = sender.post(f"http://receiver.test:{receiver.port}/hook", _request())  # type: ignore[arg-type]
+    sender.close()
+
+    assert outcome.message == "HTTP 204 No Content"
+    assert lookups == ["receiver.test"]
+    [request] = receiver.wait_for(1)
+    assert request.headers["host"] == f"receiver.test:{receiver.port}"
+
+
+def test_sender_guard_blocks_loopback_without_connecting(receiver: Receiver) -> None:
+    sender = Sender(Settings(allow_private_targets=False))
+
+    outcome = sender.post(receiver.url(), _request())  # type: ignore[arg-type]
+    sender.close()
+
+    assert outcome.message == "Blocked: 127.0.0.1 is a loopback address"
+    assert not outcome.has_response
+    assert receiver.requests == []
+
+
 def test_sender_redirect_not_followed(receiver: Receiver, sender: Sender) -> None:
     receiver.script(
         "/hook", Response(302, b"", {"location": "https://example.invalid/next"})
