@@ -80,8 +80,10 @@ def retry_instances(webhook_id: uuid.UUID) -> ResponseReturnValue:
         extra={"webhook_id": str(webhook_id), "count": count, "operator": g.operator},
     )
     flash(f"Queued {count} instance{'' if count == 1 else 's'} for retry.", "success")
-    query = {key: request.form.getlist(key) for key in ("state", "eventCode")}
-    query |= {key: request.form.get(key, "") for key in ("createdFrom", "createdTo")}
+    query: dict[str, Any] = {
+        key: request.form.getlist(key)
+        for key in ("state", "eventCode", "createdFrom", "createdTo")
+    }
     return redirect(url_for("admin.instances", webhook_id=webhook_id, **query))
 
 

@@ -1,8 +1,8 @@
 """Filters, sorting and paging of the Admin lists, read from the query string.
 
 The values go through the API's own argument schemas, so a filter the API
-rejects is rejected here too; the page then shows the message and the
-unfiltered list instead of failing.
+rejects is rejected here too. The page then shows the message and the list
+without that filter instead of failing.
 """
 
 import math
@@ -19,7 +19,7 @@ PAGE_SIZE = 20
 
 @dataclass(frozen=True)
 class Page:
-    """Where one page sits in a list of total items."""
+    """The position of one page in a list of total items."""
 
     number: int
     total: int
@@ -75,8 +75,3 @@ def load_arguments(
             for text in flatten_messages(value)
         ]
         return schema.load(kept), problems
-
-
-def query_without(*names: str) -> dict[str, Any]:
-    """Return the current query arguments less names, lists kept as lists."""
-    return {key: request.args.getlist(key) for key in request.args if key not in names}

@@ -2,6 +2,7 @@
 
 import logging
 import uuid
+from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -57,7 +58,8 @@ def read_notification(notification_id: uuid.UUID) -> ResponseReturnValue:
         extra={"notification_id": str(notification_id), "operator": g.operator},
     )
     flash("Notification marked read.", "success")
-    return redirect(url_for("admin.notifications", **request.args))
+    query: dict[str, Any] = request.args.to_dict()
+    return redirect(url_for("admin.notifications", **query))
 
 
 @blp.context_processor

@@ -47,6 +47,7 @@ expect.set_options(timeout=PAGE_TIMEOUT_MS)
 # axe impact levels that fail a test.
 _BLOCKING_IMPACTS = frozenset({"serious", "critical"})
 
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """Return a headless Chromium shared by the whole run."""

@@ -31,7 +31,9 @@ def test_login_redirects_back_and_logs_out(page: Page) -> None:
     page.get_by_label("Operator token").fill(TOKEN)
     page.get_by_role("button", name="Log in").click()
 
-    expect(page.get_by_role("heading", name="Notifications", exact=True)).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Notifications", exact=True)
+    ).to_be_visible()
     assert page.url.endswith("/admin/notifications")
     expect(page.get_by_text(f"Signed in as {OPERATOR}")).to_be_visible()
     page.get_by_role("button", name="Log out").click()
@@ -51,9 +53,7 @@ def test_post_without_csrf_token_refused(logged_in: Page) -> None:
     expect(logged_in.get_by_text("No webhooks yet")).to_be_visible()
 
 
-def test_webhook_form_keyboard_only(
-    logged_in: Page, check_page: Callable
-) -> None:
+def test_webhook_form_keyboard_only(logged_in: Page, check_page: Callable) -> None:
     page = logged_in
     check_page(page, "webhooks-empty")
     page.goto("/admin/webhooks/new")
