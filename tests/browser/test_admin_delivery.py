@@ -92,8 +92,8 @@ def test_webhook_created_tested_and_delivered(
     page.goto("/admin/webhooks")
     expect(page.get_by_role("cell", name="Order Created Order Updated")).to_be_visible()
     check_page(page, "webhooks")
-    # NOTE: when this relay was only killed at teardown, the next test's
-    # relay delivered nothing within 30 s; stopping it with SIGTERM, which
+    # NOTE: when a relay here was only killed at teardown, later tests'
+    # relays delivered nothing within 30 s; stopping it with SIGTERM, which
     # also ends its workers, avoids that. The cause is not pinned down.
     assert relay.stop() == 0
 
@@ -115,7 +115,7 @@ def test_failing_webhook_disabled_then_recovered(
     )
     emit(db, "invoice.created", {"id": "a3c5e1f0-0000-4000-8000-000000000001"})
 
-    start_relay(WEBHOOKS_DISABLE_AFTER="1")
+    relay = start_relay(WEBHOOKS_DISABLE_AFTER="1")
     wait_until(
         lambda: db.execute(
             "SELECT NOT enabled FROM webhooks.webhook WHERE id = %s", (webhook_id,)
@@ -179,3 +179,4 @@ def test_failing_webhook_disabled_then_recovered(
     )
     page.reload()
     expect(rows.filter(has_text="Success")).to_have_count(1)
+    assert relay.stop() == 0
