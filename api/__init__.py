@@ -16,6 +16,7 @@ from api import (
     webhook_tests,
     webhooks,
 )
+from api.admin import init_admin
 from api.auth import register_bearer_auth
 from api.database import init_database
 from api.errors import WebhooksApi, register_error_handlers
@@ -42,13 +43,18 @@ rejected field.
 
 
 def create_app(
-    settings: Settings | None = None, *, sender: Sender | None = None
+    settings: Settings | None = None,
+    *,
+    sender: Sender | None = None,
+    admin_poll_seconds: float = 3.0,
 ) -> Flask:
     """Build the API app, with settings from the environment unless given.
 
     sender sends the requests of execute now and the webhook test; one is
-    made from settings unless given. The database is not contacted here:
-    the connection pool opens on the first request that needs it.
+    made from settings unless given. admin_poll_seconds is how often the
+    Admin's instance list refreshes while instances are new or running. The
+    database is not contacted here: the connection pool opens on the first
+    request that needs it.
     """
     if settings is None:
         settings = load_settings()
@@ -96,6 +102,7 @@ def create_app(
         health.blp,
     ):
         api.register_blueprint(blueprint)
+    init_admin(app, poll_seconds=admin_poll_seconds)
     return app
 
 

@@ -140,7 +140,7 @@ class WebhookItem(MethodView):
         with database.transaction():
             before = get_webhook(database, webhook_id)
             webhook = update_webhook(database, webhook_id, changes, enabled=enabled)
-            _audit_update(before, webhook)
+            audit_update(before, webhook)
         log.info(
             "webhook changed",
             extra={
@@ -179,7 +179,7 @@ _AUDITED_FIELDS = {
 }
 
 
-def _audit_update(before: Webhook, after: Webhook) -> None:
+def audit_update(before: Webhook, after: Webhook) -> None:
     """Record which fields an update changed, and any enabling or disabling."""
     changed = [
         api_name

@@ -212,6 +212,23 @@ def recover_events(
     return int(row[0])
 
 
+def list_next_retry_times(
+    connection: psycopg.Connection, instance_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, datetime]:
+    """Return when the next automatic retry is due, for the failed instances.
+
+    Instances with no retry scheduled are left out: finished ones, and
+    failed ones held while their webhook is disabled (due_at is NULL then).
+    """
+    with translated_errors():
+        rows = connection.execute(
+            "SELECT id, due_at FROM webhooks.instance"
+            " WHERE id = ANY (%s) AND state = 'failed' AND due_at IS NOT NULL",
+            (instance_ids,),
+        ).fetchall()
+    return {row[0]: row[1] for row in rows}
+
+
 def _check_webhook_exists(
     connection: psycopg.Connection, webhook_id: uuid.UUID
 ) -> None:

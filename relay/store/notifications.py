@@ -89,3 +89,17 @@ def mark_notification_read(
     if row is None:
         raise NotFound(f"Notification {notification_id} not found.")
     return row
+
+
+def count_notifications(
+    connection: psycopg.Connection, *, unread: bool | None = None
+) -> int:
+    """Return how many notifications there are; unread as in list_notifications."""
+    condition = {None: "true", True: "read_at IS NULL", False: "read_at IS NOT NULL"}
+    query = sql.SQL("SELECT count(*) FROM webhooks.notification WHERE {}").format(
+        sql.SQL(condition[unread])
+    )
+    with translated_errors():
+        row = connection.execute(query).fetchone()
+    assert row is not None
+    return int(row[0])

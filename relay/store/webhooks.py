@@ -320,3 +320,20 @@ def rotate_signing_secret(
         connection.execute(
             "SELECT webhooks.rotate_secret(%s, %s, %s)", (webhook_id, secret, grace)
         )
+
+
+def list_auto_disabled_webhook_ids(
+    connection: psycopg.Connection, webhook_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Return which of webhook_ids were disabled by failures, not by an operator.
+
+    auto_disabled_at is set when failures disable a webhook and cleared when
+    it is enabled again, so it tells the two kinds of disabled apart.
+    """
+    with translated_errors():
+        rows = connection.execute(
+            "SELECT id FROM webhooks.webhook"
+            " WHERE id = ANY (%s) AND NOT enabled AND auto_disabled_at IS NOT NULL",
+            (webhook_ids,),
+        ).fetchall()
+    return {row[0] for row in rows}
