@@ -224,10 +224,14 @@ class Worker:
         for finished in self._pending:
             by_token.setdefault(finished.token, []).append(finished)
 
+        webhook_ids = sorted({item.claim.webhook_id for item in self._pending})
+
         def record(connection: psycopg.Connection) -> list[Recorded]:
             decisions: list[Recorded] = []
             try:
                 with connection.transaction():
+                    if len(by_token) > 1:
+                        delivery_queue.lock_webhooks(connection, webhook_ids)
                     for token, batch in by_token.items():
                         results = [
                             item.outcome.as_result(str(item.claim.instance_id))
