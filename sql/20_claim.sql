@@ -97,8 +97,10 @@ AS $$
             due_at = now() + p_lease,
             lease_token = p_token,
             updated_at = now()
-        FROM due
-        WHERE i.id = due.id
+        -- The array form makes the planner look the few claimed ids up in
+        -- the primary key. Joined to the CTE, whose size it cannot know, it
+        -- chose a hash join over a scan of the whole instance table.
+        WHERE i.id = ANY (ARRAY(SELECT due.id FROM due))
         RETURNING i.id, i.webhook_id, i.event_id, i.event_code,
                   i.execution_count
     )

@@ -157,15 +157,17 @@ BEGIN
     INTO v_disable_after
     FROM webhooks.setting AS s;
 
+    -- The array form looks the batch's instances up by primary key. As a
+    -- semi-join, the planner scanned every instance of each webhook.
     PERFORM 1
     FROM webhooks.webhook AS w
     WHERE w.id IN (
         SELECT i.webhook_id
         FROM webhooks.instance AS i
-        WHERE i.id IN (
+        WHERE i.id = ANY (ARRAY(
             SELECT (r ->> 'instanceId')::uuid
             FROM jsonb_array_elements(p_results) AS r
-        )
+        ))
     )
     ORDER BY w.id
     FOR NO KEY UPDATE;
