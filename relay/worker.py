@@ -59,7 +59,8 @@ class Worker:
     """Claim, deliver and record until stop() is called.
 
     concurrency is the number of requests in flight at once in this
-    process. stop() makes run() stop claiming, wait for the requests in
+    process. A slot is free when its request ends, before its result is
+    recorded. stop() makes run() stop claiming, wait for the requests in
     flight, record their results and return.
     """
 
@@ -107,16 +108,18 @@ class Worker:
     def _loop(self, executor: ThreadPoolExecutor) -> None:
         # more_due: there may be due work now, so claim as soon as slots are
         # free. It is set by a notification, by a claim that found work, and
-        # by recorded results, which free slots and per-webhook capacity.
+        # by recorded results, which free per-webhook capacity.
         more_due = True
         next_poll = 0.0
         last_activity = float("-inf")
-        while not (self._stopping.is_set() and self._in_flight == 0):
+        while not (
+            self._stopping.is_set() and self._in_flight == 0 and not self._pending
+        ):
             self._collect_results()
-            if self._pending and self._should_record():
-                if self._record_pending():
-                    more_due = True
 
+            # A slot is free as soon as its request has ended, so claiming
+            # comes first. The next requests are then on their way while the
+            # results of the last ones are written.
             free = self._concurrency - self._in_flight
             now = time.monotonic()
             if self._notified.is_set():
@@ -137,16 +140,17 @@ class Worker:
                 recent = now - last_activity < 2 * FOLLOW_UP_DELAY
                 next_poll = now + (FOLLOW_UP_DELAY if recent else POLL_INTERVAL)
 
+            if self._pending and self._should_record():
+                if self._record_pending():
+                    more_due = True
+
             self._wait(more_due, next_poll)
-        self._collect_results()
-        if self._pending:
-            self._record_pending()
 
     def _should_record(self) -> bool:
         return (
             self._stopping.is_set()
             or len(self._pending) >= self._min_claim
-            or len(self._pending) == self._in_flight
+            or self._in_flight == 0
             or time.monotonic() - self._first_pending_at >= RESULT_LINGER
         )
 
@@ -176,6 +180,7 @@ class Worker:
             if not self._pending:
                 self._first_pending_at = time.monotonic()
             self._pending.append(finished)
+            self._in_flight -= 1
 
     def _deliver(self, claim: Claim, token: uuid.UUID) -> None:
         request = build_request(
@@ -263,7 +268,6 @@ class Worker:
         recorded = {decision.instance_id: decision for decision in decisions}
         for finished in self._pending:
             _log_outcome(finished, recorded.get(finished.claim.instance_id))
-        self._in_flight -= len(self._pending)
         self._pending = []
         return True
 
