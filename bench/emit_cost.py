@@ -3,10 +3,11 @@
 Two business transactions are measured: the smallest possible, one
 INSERT, and an order with three order lines. Each variant runs one of
 them at 16 concurrent clients and adds nothing, webhooks.emit with 0, 1
-or 10 subscribed webhooks, or a naive pg_notify per transaction. The variants take turns
-within each round, so background load on the machine spreads over all of
-them, and each round's rates are divided by that round's rate without
-emit.
+or 10 subscribed webhooks, a naive pg_notify per transaction, or the
+event row alone in a copy of the outbox without its fan-out trigger.
+The variants take turns within each round, so background load on the
+machine spreads over all of them, and each round's rates are divided by
+that round's rate without emit.
 """
 
 import json
@@ -56,6 +57,14 @@ VARIANTS = (
     Variant("emit, 1 webhook", _EMIT, 1),
     Variant("emit, 10 webhooks", _EMIT, 10),
     Variant("naive pg_notify", "SELECT pg_notify('orders', '');", 0),
+    # The floor of any outbox: the same event row in a table without the
+    # fan-out trigger.
+    Variant(
+        "outbox row only",
+        "INSERT INTO bench_outbox (event_code, payload)"
+        f" VALUES ('{EVENT_CODE}', '{json.dumps(PAYLOAD)}'::jsonb);",
+        0,
+    ),
 )
 
 
@@ -67,6 +76,9 @@ def _prepare(url: str) -> None:
             " id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
             " total numeric NOT NULL,"
             " created_at timestamptz NOT NULL DEFAULT now())"
+        )
+        connection.execute(
+            "CREATE TABLE bench_outbox (LIKE webhooks.outbox INCLUDING ALL)"
         )
         connection.execute(
             "CREATE TABLE bench_order_line ("
@@ -81,7 +93,7 @@ def _reset(url: str, webhooks: int) -> None:
     """Empty the tables and subscribe exactly webhooks webhooks."""
     with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(
-            "TRUNCATE bench_order, bench_order_line, webhooks.execution,"
+            "TRUNCATE bench_order, bench_order_line, bench_outbox, webhooks.execution,"
             " webhooks.instance, webhooks.outbox"
         )
         connection.execute("DELETE FROM webhooks.webhook")

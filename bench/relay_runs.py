@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 
+from bench.cpu import backend_pids, process_cpu_seconds, total_cpu_seconds
 from bench.database import (
     add_webhooks,
     cost_per_delivery,
@@ -127,6 +128,50 @@ class RelayProcess:
             raise RuntimeError("the relay did not stop within 30 s") from None
 
 
+@dataclass(frozen=True)
+class _CpuSnapshot:
+    """CPU seconds used so far, and the instances finished so far."""
+
+    relay: float
+    database: float
+    receiver: float
+    finished: int
+
+
+def _cpu_snapshot(
+    url: str,
+    relay: RelayProcess,
+    receiver: ReceiverProcess,
+    shape: RelayShape,
+    timeout: float,
+) -> _CpuSnapshot:
+    """Read the CPU time of the relay, its backends and the receiver.
+
+    Waits until every worker holds its two connections (claim and listen),
+    so that the backends read are the relay's.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        backends = backend_pids(url)
+        if len(backends) >= 2 * shape.workers:
+            break
+        if time.monotonic() > deadline:
+            raise TimeoutError("the relay's workers did not connect in time")
+        time.sleep(0.05)
+    with psycopg.connect(url, autocommit=True) as connection:
+        row = connection.execute(
+            "SELECT count(*) FROM webhooks.instance WHERE state = 'success'"
+        ).fetchone()
+    assert row is not None
+    relay_pids = [relay.process.pid, *_worker_pids(relay.process.pid)]
+    return _CpuSnapshot(
+        relay=total_cpu_seconds(relay_pids),
+        database=total_cpu_seconds(backends),
+        receiver=process_cpu_seconds(receiver.process.pid),
+        finished=int(row[0]),
+    )
+
+
 def _worker_pids(supervisor_pid: int) -> list[int]:
     children = Path(f"/proc/{supervisor_pid}/task/{supervisor_pid}/children")
     pids = [int(pid) for pid in children.read_text().split()]
@@ -195,7 +240,9 @@ def run_drain(
 
         relay = RelayProcess(url, shape)
         try:
+            cpu_start = _cpu_snapshot(url, relay, receiver, shape, timeout)
             done = wait_until_zero(url, _UNFINISHED, timeout=timeout)
+            cpu_end = _cpu_snapshot(url, relay, receiver, shape, timeout)
             peak_rss = relay.peak_rss_mb()
         finally:
             relay.stop()
@@ -204,8 +251,17 @@ def run_drain(
         arrivals = receiver.take_arrivals()
         _check_all_arrived(arrivals, instances)
         first = min(arrivals.values())
+        measured = cpu_end.finished - cpu_start.finished
         return {
             "deliveries_per_second": len(instances) / (done - first),
+            **{
+                f"{part}_cpu_ms_per_delivery": (
+                    (getattr(cpu_end, part) - getattr(cpu_start, part))
+                    * 1000
+                    / measured
+                )
+                for part in ("relay", "database", "receiver")
+            },
             "peak_rss_mb_per_worker": peak_rss,
             **cost_per_delivery(url, before, after, len(instances)),
         }
