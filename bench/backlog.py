@@ -45,9 +45,12 @@ def _grow(url: str, size: int) -> None:
     with psycopg.connect(url, autocommit=True) as connection:
         row = connection.execute("SELECT count(*) FROM webhooks.instance").fetchone()
         assert row is not None
+        # Events 1 ms apart, as if emitted over time, so that the instances'
+        # creation times differ as in production.
         connection.execute(
-            "INSERT INTO webhooks.outbox (event_code, payload)"
-            " SELECT %s, %s FROM generate_series(1, %s)",
+            "INSERT INTO webhooks.outbox (event_code, payload, created_at)"
+            " SELECT %s, %s, now() - n * interval '1 ms'"
+            " FROM generate_series(%s, 1, -1) AS n",
             (EVENT_CODE, Jsonb(PAYLOAD), (size - row[0]) // WEBHOOKS),
         )
         connection.execute("VACUUM ANALYZE webhooks.instance")
