@@ -102,6 +102,7 @@ def _throughput(arguments: argparse.Namespace, log: Any) -> list[dict[str, float
             rate = "deliveries_per_second"
             round_figures = {
                 "ceiling rate": ceiling[rate],
+                **{f"ceiling {k}": v for k, v in ceiling.items() if k != rate},
                 **{f"relay drain {k}": v for k, v in drain.items()},
                 **{f"relay live {k}": v for k, v in live.items()},
                 **{f"pgqueuer {k}": v for k, v in pgqueuer.items()},
