@@ -223,6 +223,10 @@ class Worker:
             )
         return claims, token
 
+    # TODO: record on a second connection in its own thread, so that claims
+    # and recordings overlap. Under load the main thread spends most of its
+    # time waiting on these round trips while the delivery threads idle
+    # (docs/benchmarks.md).
     def _record_pending(self) -> bool:
         """Record the finished results; return False when that had to wait."""
         by_token: dict[uuid.UUID, list[_Finished]] = {}
