@@ -61,7 +61,10 @@ def _parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=300, help="Seconds one run may take."
     )
     run.add_argument(
-        "--output", type=Path, default=Path("bench-results.json"), help="JSON file."
+        "--output",
+        type=Path,
+        default=Path("bench/results/latest.json"),
+        help="JSON file for the raw rounds and the figures.",
     )
     return parser
 
