@@ -2,9 +2,10 @@
 
 Two business transactions are measured: the smallest possible, one
 INSERT, and an order with three order lines. Each variant runs one of
-them at 16 concurrent clients and adds nothing, webhooks.emit with 0, 1
-or 10 subscribed webhooks, a naive pg_notify per transaction, or the
-event row alone in a copy of the outbox without its fan-out trigger.
+them at 16 concurrent clients. It adds nothing, or webhooks.emit with 0,
+1 or 10 subscribed webhooks. Two more variants add a naive pg_notify per
+transaction, or the event row alone in a copy of the outbox without its
+fan-out trigger.
 The variants take turns within each round, so background load on the
 machine spreads over all of them, and each round's rates are divided by
 that round's rate without emit.

@@ -1,7 +1,7 @@
 """The same job done by two other PostgreSQL queues written in Python.
 
-Each peer runs in the same number of processes with the same requests in
-flight as the relay, on a fresh database, and does what the relay does for
+Each peer runs on a fresh database in the same number of processes, with
+the same requests in flight, as the relay. It does what the relay does for
 one instance: claim a job, POST the signed request (bench.work) and mark
 the job done. Jobs are enqueued in bulk before the workers start, and the
 rate is counted from the first arrival to the moment no job is left

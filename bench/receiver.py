@@ -1,8 +1,8 @@
 """An out-of-process webhook receiver that records when each delivery arrived.
 
 Run as ``python -m bench.receiver``: it listens on 127.0.0.1 on a free
-port, prints the port on its first line of output, answers every POST with
-204 on a keep-alive connection and records the request's webhook-id header
+port, prints the port on its first line of output, replies 204 to every
+POST on a keep-alive connection and records the request's webhook-id header
 with the arrival time (time.time()). ``GET /arrivals`` returns the records
 as JSON pairs and forgets them.
 

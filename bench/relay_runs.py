@@ -147,8 +147,8 @@ def _cpu_snapshot(
 ) -> _CpuSnapshot:
     """Read the CPU time of the relay, its backends and the receiver.
 
-    Waits until every worker holds its two connections (claim and listen),
-    so that the backends read are the relay's.
+    Waits until every worker has opened its two connections (claim and
+    listen), so that the backends read are the relay's.
     """
     deadline = time.monotonic() + timeout
     while True:

@@ -1,6 +1,6 @@
 """Run the whole benchmark at a tiny size, so that it keeps working.
 
-The figures of such a short run mean nothing; the test checks that every
+The figures of such a short run mean nothing. The tests check that every
 part ran, that every system delivered every job (the benchmark raises
 otherwise) and that the report has the shape docs/benchmarks.md reads.
 """
