@@ -43,7 +43,9 @@ def _grow(url: str, size: int) -> None:
     webhook as in production, and one statement adds them all.
     """
     with psycopg.connect(url, autocommit=True) as connection:
-        row = connection.execute("SELECT count(*) FROM webhooks.instance").fetchone()
+        row = connection.execute(
+            "SELECT count(*) FROM webhooks.instance WHERE state = 'new'"
+        ).fetchone()
         assert row is not None
         # Events 1 ms apart, as if emitted over time, so that the instances'
         # creation times differ as in production.
@@ -92,6 +94,13 @@ def _measure(url: str, webhook_id: uuid.UUID) -> dict[str, float]:
 
 def run_backlog(sizes: list[int], *, rounds: int) -> dict[int, list[dict[str, float]]]:
     """Return, for each backlog size, the timings of each round."""
+    # Every timed claim takes CLAIM_BATCH instances for good.
+    smallest = CLAIM_BATCH * _TRIES * rounds
+    if min(sizes) < smallest:
+        raise ValueError(
+            f"backlog size {min(sizes)} is too small for {rounds} rounds;"
+            f" use at least {smallest} pending instances"
+        )
     results: dict[int, list[dict[str, float]]] = {}
     with fresh_database("backlog") as url:
         webhook_ids = _prepare(url)

@@ -36,8 +36,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "--idle-seconds=1",
             "--emit-seconds=1",
             "--backlog",
-            "500",
             "1000",
+            "2000",
             "--timeout=60",
             f"--output={output}",
         ],
@@ -87,7 +87,7 @@ def test_smoke_measures_emit_cost(report: dict) -> None:
 
 
 def test_smoke_measures_backlog(report: dict) -> None:
-    for size in ("500", "1000"):
+    for size in ("1000", "2000"):
         backlog = report["figures"][f"backlog {size}"]
         assert backlog["claim_ms"]["median"] > 0
         assert backlog["count_pending_ms"]["median"] > 0
