@@ -252,6 +252,14 @@ def run_drain(
         _check_all_arrived(arrivals, instances)
         first = min(arrivals.values())
         measured = cpu_end.finished - cpu_start.finished
+        if measured == 0:
+            # A run this short ended before the workers were connected, so
+            # count every delivery and the relay's CPU time since it
+            # started, start-up included.
+            cpu_start = _CpuSnapshot(
+                relay=0.0, database=0.0, receiver=cpu_start.receiver, finished=0
+            )
+            measured = cpu_end.finished
         return {
             "deliveries_per_second": len(instances) / (done - first),
             **{
