@@ -61,7 +61,8 @@ class Worker:
     """Claim, deliver and record until stop() is called.
 
     concurrency is the number of requests in flight at once in this
-    process. stop() makes run() stop claiming, wait for the requests in
+    process. A slot is free when its request ends, before its result is
+    recorded. stop() makes run() stop claiming, wait for the requests in
     flight, record their results and return.
     """
 
@@ -110,16 +111,18 @@ class Worker:
     def _loop(self, executor: ThreadPoolExecutor) -> None:
         # more_due: there may be due work now, so claim as soon as slots are
         # free. It is set by a notification, by a claim that found work, and
-        # by recorded results, which free slots and per-webhook capacity.
+        # by recorded results, which free per-webhook capacity.
         more_due = True
         next_poll = 0.0
         last_activity = float("-inf")
-        while not (self._stopping.is_set() and self._in_flight == 0):
+        while not (
+            self._stopping.is_set() and self._in_flight == 0 and not self._pending
+        ):
             self._collect_results()
-            if self._pending and self._should_record():
-                if self._record_pending():
-                    more_due = True
 
+            # A slot is free as soon as its request has ended, so claiming
+            # comes first. The next requests are then on their way while the
+            # results of the last ones are written.
             free = self._concurrency - self._in_flight
             now = time.monotonic()
             if self._notified.is_set():
@@ -140,16 +143,17 @@ class Worker:
                 recent = now - last_activity < 2 * FOLLOW_UP_DELAY
                 next_poll = now + (FOLLOW_UP_DELAY if recent else POLL_INTERVAL)
 
+            if self._pending and self._should_record():
+                if self._record_pending():
+                    more_due = True
+
             self._wait(more_due, next_poll)
-        self._collect_results()
-        if self._pending:
-            self._record_pending()
 
     def _should_record(self) -> bool:
         return (
             self._stopping.is_set()
             or len(self._pending) >= self._min_claim
-            or len(self._pending) == self._in_flight
+            or self._in_flight == 0
             or time.monotonic() - self._first_pending_at >= RESULT_LINGER
         )
 
@@ -179,6 +183,7 @@ class Worker:
             if not self._pending:
                 self._first_pending_at = time.monotonic()
             self._pending.append(finished)
+            self._in_flight -= 1
 
     def _decrypted(self, claims: list[Claim]) -> Iterator[Claim]:
         """Yield the claims with their signing secrets decrypted.
@@ -247,16 +252,24 @@ class Worker:
             )
         return claims, token
 
+    # TODO: record on a second connection in its own thread, so that claims
+    # and recordings overlap. Under load the main thread spends most of its
+    # time waiting on these round trips while the delivery threads idle
+    # (docs/benchmarks.md).
     def _record_pending(self) -> bool:
         """Record the finished results; return False when that had to wait."""
         by_token: dict[uuid.UUID, list[_Finished]] = {}
         for finished in self._pending:
             by_token.setdefault(finished.token, []).append(finished)
 
+        webhook_ids = sorted({item.claim.webhook_id for item in self._pending})
+
         def record(connection: psycopg.Connection) -> list[Recorded]:
             decisions: list[Recorded] = []
             try:
                 with connection.transaction():
+                    if len(by_token) > 1:
+                        delivery_queue.lock_webhooks(connection, webhook_ids)
                     for token, batch in by_token.items():
                         results = [
                             item.outcome.as_result(str(item.claim.instance_id))
@@ -292,7 +305,6 @@ class Worker:
             metrics.count_delivery(
                 finished.claim.event_code, finished.outcome, decision
             )
-        self._in_flight -= len(self._pending)
         self._pending = []
         return True
 

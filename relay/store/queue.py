@@ -84,6 +84,23 @@ def start_execution(
     return row
 
 
+def lock_webhooks(connection: psycopg.Connection, webhook_ids: list[uuid.UUID]) -> None:
+    """Lock webhooks in id order, the order record_executions locks them in.
+
+    A relay records the results of several claims, each under its own
+    token, in one transaction. Each record_executions call orders only its
+    own webhooks, so two such transactions could take the same webhooks in
+    opposite orders and deadlock. Locking the whole batch first keeps one
+    global order.
+    """
+    with translated_errors():
+        connection.execute(
+            "SELECT 1 FROM webhooks.webhook AS w WHERE w.id = ANY(%s)"
+            " ORDER BY w.id FOR NO KEY UPDATE",
+            (webhook_ids,),
+        )
+
+
 def record_executions(
     connection: psycopg.Connection, token: uuid.UUID, results: list[dict[str, Any]]
 ) -> list[Recorded]:
