@@ -19,6 +19,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from bench.work import EVENT_CODE
+from relay.signing import generate_secret
 from relay.store.webhooks import create_webhook
 
 
@@ -144,6 +145,8 @@ def add_webhooks(
             url=url_of(number),
             event_codes=[EVENT_CODE],
             enabled=True,
+            # Stored as plain text: the benchmark sets no encryption key.
+            secret=generate_secret(),
         ).id
         for number in range(count)
     ]
