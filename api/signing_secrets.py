@@ -68,14 +68,24 @@ class SigningSecretRotation(MethodView):
         two signatures, one with the new secret and one with the old, so a
         receiver can switch to the new secret without rejecting deliveries.
         """
-        database = connection()
-        with database.transaction():
-            secret = generate_secret()
-            stored = current_cipher().encrypt(secret)
-            rotate_signing_secret(database, webhook_id, ROTATION_GRACE, stored)
-            record_change(webhook_id, "secret.rotated")
-        log.info(
-            "signing secret rotated",
-            extra={"webhook_id": str(webhook_id), "operator": g.operator},
-        )
-        return {"secret": secret}
+        return {"secret": rotate_audited_secret(webhook_id)}
+
+
+def rotate_audited_secret(webhook_id: uuid.UUID) -> str:
+    """Replace a webhook's signing secret as the request's operator.
+
+    Returns the new secret in plain text. The API and the Admin pages both
+    rotate through this, so the audit entry and the encryption at rest are
+    the same either way.
+    """
+    database = connection()
+    with database.transaction():
+        secret = generate_secret()
+        stored = current_cipher().encrypt(secret)
+        rotate_signing_secret(database, webhook_id, ROTATION_GRACE, stored)
+        record_change(webhook_id, "secret.rotated")
+    log.info(
+        "signing secret rotated",
+        extra={"webhook_id": str(webhook_id), "operator": g.operator},
+    )
+    return secret

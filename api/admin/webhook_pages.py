@@ -16,25 +16,22 @@ from api.audit import record_change
 from api.database import connection
 from api.lists import split_sort
 from api.secret_storage import current_cipher
-from api.signing_secrets import ROTATION_GRACE
+from api.signing_secrets import rotate_audited_secret
 from api.webhook_schemas import (
     SORT_KEYS,
     WebhookFilterSchema,
     WebhookPatchSchema,
     WebhookSchema,
 )
-from api.webhooks import _webhook_filter, audit_update
-from relay.signing import generate_secret
+from api.webhooks import _webhook_filter, audit_update, create_audited_webhook
 from relay.store.webhooks import (
     Webhook,
     count_webhooks,
-    create_webhook,
     delete_webhook,
     get_signing_secret,
     get_webhook,
     list_auto_disabled_webhook_ids,
     list_webhooks,
-    rotate_signing_secret,
     update_webhook,
 )
 
@@ -105,19 +102,7 @@ def new_webhook() -> ResponseReturnValue:
     if request.method == "POST":
         body = _load(WebhookSchema(), form)
         if body is not None:
-            database = connection()
-            with database.transaction():
-                secret = current_cipher().encrypt(generate_secret())
-                webhook = create_webhook(database, **body, secret=secret)
-                record_change(
-                    webhook.id,
-                    "webhook.created",
-                    {"name": webhook.name, "enabled": webhook.enabled},
-                )
-            log.info(
-                "webhook created",
-                extra={"webhook_id": str(webhook.id), "operator": g.operator},
-            )
+            webhook = create_audited_webhook(body)
             flash(f"Webhook “{webhook.name}” created.", "success")
             return redirect(url_for("admin.edit_webhook", webhook_id=webhook.id))
     return render_template("admin/webhook_form.html", form=form, webhook=None)
@@ -205,16 +190,7 @@ def signing_secret(webhook_id: uuid.UUID) -> ResponseReturnValue:
 @blp.route("/webhooks/<uuid:webhook_id>/secret/rotate", methods=["POST"])
 def rotate_secret(webhook_id: uuid.UUID) -> ResponseReturnValue:
     """Replace the signing secret and show the new one."""
-    database = connection()
-    with database.transaction():
-        secret = generate_secret()
-        stored = current_cipher().encrypt(secret)
-        rotate_signing_secret(database, webhook_id, ROTATION_GRACE, stored)
-        record_change(webhook_id, "secret.rotated")
-    log.info(
-        "signing secret rotated",
-        extra={"webhook_id": str(webhook_id), "operator": g.operator},
-    )
+    secret = rotate_audited_secret(webhook_id)
     return _secret_panel(
         webhook_id,
         secret,
