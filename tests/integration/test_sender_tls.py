@@ -48,7 +48,7 @@ def tls_receiver(certificate: trustme.LeafCert) -> Iterator[TlsReceiver]:
     requests: list[bytes] = []
 
     def handle(connection: socket.socket) -> None:
-        connection.settimeout(2)
+        connection.settimeout(10)
         with context.wrap_socket(connection, server_side=True) as tls:
             _answer(tls, requests)
 
@@ -65,7 +65,22 @@ def _answer(tls: ssl.SSLSocket, requests: list[bytes]) -> None:
         if not chunk:
             return
         data += chunk
-    requests.append(data)
+    # Read the whole body: closing with unread bytes sends a reset, which
+    # can reach the sender before the response does.
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    for _ in range(100):
+        if len(body) >= length:
+            break
+        chunk = tls.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    requests.append(head + b"\r\n\r\n" + body)
     tls.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
 
 
