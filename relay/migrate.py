@@ -121,9 +121,9 @@ def _yoyo_url(database_url: str) -> str:
     # yoyo keeps its bookkeeping tables in the first schema of the path.
     parts["schema"] = "webhooks"
     # A migration that waits for a lock behind a long transaction would
-    # queue every relay's claim behind itself; failing lets the operator run
-    # it again at a quieter moment. yoyo opens more than one connection, so
-    # the setting goes into the connection string of each.
+    # queue every relay's claim behind itself. Failing instead lets the
+    # operator run it again at a quieter moment. yoyo opens more than one
+    # connection, so the setting goes into the connection string of each.
     lock_timeout = f"-c lock_timeout={MIGRATION_LOCK_TIMEOUT}"
     parts["options"] = f"{parts.get('options', '')} {lock_timeout}".strip()
     query = urlencode({key: str(value) for key, value in parts.items()})

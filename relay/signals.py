@@ -1,10 +1,10 @@
 """Stop signals handled on a thread of their own, not in a signal handler.
 
 Python runs a signal handler in the main thread between two bytecodes,
-possibly while that thread holds a lock, such as the one inside a
+possibly while that thread owns a lock, such as the one inside a
 threading.Event it is waiting on. A handler that sets that Event then waits
-for a lock its own thread holds, and the process hangs. The handler here
-does nothing; signal.set_wakeup_fd writes each signal's number to a socket,
+for a lock its own thread owns, and the process hangs. So the handler here
+does nothing. signal.set_wakeup_fd writes each signal's number to a socket,
 and a watcher thread reads it and calls back from ordinary thread context.
 """
 

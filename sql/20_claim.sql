@@ -203,11 +203,11 @@ $$;
 -- because their relay died, the state their last execution left, and
 -- return how many.
 --
--- The claim path would take such an instance again, but only when its turn
--- in due order comes, behind any backlog, and never for a disabled webhook;
--- until then it would show 'running' although nothing runs it. 'success'
--- stays finished. 'new' (no execution yet) and 'failed' become due now, or
--- are held when the webhook is disabled, so release_instances makes them
+-- The claim path takes such an instance again only when its turn in due
+-- order comes, behind any backlog, and never for a disabled webhook. Until
+-- then it would show 'running' although nothing runs it. 'success' stays
+-- finished. 'new' (no execution yet) and 'failed' become due now, or are
+-- held when the webhook is disabled, so that release_instances makes them
 -- due. manual_retry keeps the next claim from using up a retry that the
 -- expired claim already used.
 CREATE OR REPLACE FUNCTION webhooks.reset_expired_claims(p_limit integer)

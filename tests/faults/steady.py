@@ -1,4 +1,4 @@
-"""A steady stream of events and the commit-to-arrival latency it sees."""
+"""A steady stream of events and its commit-to-arrival latency."""
 
 import json
 import statistics

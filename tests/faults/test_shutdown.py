@@ -41,7 +41,7 @@ def test_sigterm_under_load_exits_in_time(
         WEBHOOKS_TIMEOUT=f"{TIMEOUT:g}",
         WEBHOOKS_RETRY_DELAYS="1h",
     )
-    # Every delivery slot holds a request when the signal comes.
+    # Every delivery slot has a request in flight when the signal comes.
     receiver.wait_for(16, timeout=20)
 
     signalled = time.monotonic()
@@ -56,8 +56,8 @@ def test_sigterm_under_load_exits_in_time(
         == 0
     )
     # Each request that reached the receiver was recorded with an outcome:
-    # mostly the expected one, though on a loaded machine a 1 s answer can
-    # still miss the 2 s timeout.
+    # mostly the expected one, though on a loaded machine a 1 s response can
+    # still exceed the 2 s timeout.
     received = {request.json()["id"] for request in receiver.requests}
     recorded = scalar(
         db, "SELECT count(*) FROM webhooks.instance WHERE execution_count > 0"
